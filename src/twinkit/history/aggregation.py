@@ -1,0 +1,78 @@
+"""Downsampling a series into fixed buckets: ``every`` seconds, one aggregate per bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from twinkit.model.errors import ValidationFailed
+
+Floats = npt.NDArray[np.float64]
+
+AGGREGATES = ("mean", "min", "max", "first", "last", "count", "sum")
+
+
+def downsample(
+    times: Floats, values: list[Any], every: float, agg: str, origin: float
+) -> tuple[Floats, list[Any]]:
+    """Bucket ``times`` (sorted) by ``every`` seconds from ``origin``; one value per bucket.
+
+    Buckets are labelled by their start. ``first``/``last``/``count`` work on any
+    values; the others need numbers and skip non-numeric ones.
+    """
+    if agg not in AGGREGATES:
+        raise ValidationFailed(f"agg must be one of {', '.join(AGGREGATES)}", "/agg")
+    if len(times) == 0:
+        return np.empty(0), []
+    buckets = np.floor((times - origin) / every).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+    labels = origin + buckets[starts] * every
+    if agg == "first":
+        return labels, [values[i] for i in starts]
+    if agg == "last":
+        ends = np.r_[starts[1:], len(times)] - 1
+        return labels, [values[i] for i in ends]
+    if agg == "count":
+        return labels, np.diff(np.r_[starts, len(times)]).tolist()
+    numeric = _numeric(values)
+    reducer = _REDUCERS[agg]
+    finite = ~np.isnan(numeric)
+    if finite.all():
+        counts = np.diff(np.r_[starts, len(times)])
+        fast = {
+            "sum": lambda: np.add.reduceat(numeric, starts),
+            "mean": lambda: np.add.reduceat(numeric, starts) / counts,
+            "min": lambda: np.minimum.reduceat(numeric, starts),
+            "max": lambda: np.maximum.reduceat(numeric, starts),
+        }
+        return labels, fast[agg]().tolist()
+    out: list[Any] = []
+    bounds = np.r_[starts, len(times)]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        chunk = numeric[lo:hi][finite[lo:hi]]
+        out.append(float(reducer(chunk)) if chunk.size else None)
+    return labels, out
+
+
+def _numeric(values: list[Any]) -> Floats:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.array(
+            [
+                v if isinstance(v, int | float) and not isinstance(v, bool) else np.nan
+                for v in values
+            ],
+            dtype=np.float64,
+        )
+
+
+_REDUCERS: dict[str, Callable[[Floats], Any]] = {
+    "mean": np.mean,
+    "min": np.min,
+    "max": np.max,
+    "sum": np.sum,
+}

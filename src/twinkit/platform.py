@@ -1,0 +1,141 @@
+"""The composition root: one object that wires storage, the bus, the engine and history.
+
+>>> async with Platform.open("plant.db") as tk:          # doctest: +SKIP
+...     await tk.models.add(PUMP_MODEL)
+...     await tk.twins.put("pump-1", model="dtmi:acme:Pump;1", reported={"rpm": 1200})
+...     await tk.twins.telemetry("pump-1", {"vibration": 3.2})
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from twinkit.bus import Bus
+from twinkit.history.journal import Journal
+from twinkit.history.timeseries import History
+from twinkit.model.errors import Conflict, NotFound, ValidationFailed
+from twinkit.model.interface import Interface, ModelRegistry
+from twinkit.model.loading import interfaces_from_json
+from twinkit.model.time import Clock, SystemClock
+from twinkit.storage.group_commit import GroupCommitter
+from twinkit.storage.memory import MemoryStore
+from twinkit.storage.ports import Batch, Store
+from twinkit.storage.sqlite import SQLiteStore
+from twinkit.twins.engine import Twins
+
+
+class Models:
+    """The DTDL models a platform knows, persisted with it."""
+
+    def __init__(self, store: Store, registry: ModelRegistry, twins: Twins) -> None:
+        self._store = store
+        self._registry = registry
+        self._twins = twins
+
+    async def add(self, document: Any) -> list[Interface]:
+        """Add one DTDL document or an array; all-or-nothing. Returns the new Interfaces."""
+        interfaces = interfaces_from_json(document)
+        if not interfaces:
+            raise ValidationFailed("no Interface in the document", "")
+        for index, interface in enumerate(interfaces):
+            if interface.id in self._registry:
+                path = f"/{index}/@id" if isinstance(document, list) else "/@id"
+                raise Conflict(f"model {interface.id} already exists", path)
+        self._registry.add(interfaces)
+        await self._store.save_models([dict(i.source) for i in interfaces])
+        return interfaces
+
+    def get(self, dtmi: str) -> Interface:
+        return self._registry.get(dtmi)
+
+    def list(self) -> list[Interface]:
+        return sorted(self._registry, key=lambda i: i.id)
+
+    async def delete(self, dtmi: str) -> None:
+        self._registry.get(dtmi)
+        users = await self._store.twin_ids(model=dtmi, limit=1)
+        if users:
+            raise Conflict(f"model {dtmi} is used by twin {users[0]!r}", "/model")
+        self._registry.remove(dtmi)
+        await self._store.delete_model(dtmi)
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return self._registry
+
+
+class Platform:
+    """A running twinkit: models, twins, journal, history and the event bus."""
+
+    def __init__(
+        self, store: Store, *, clock: Clock | None = None, cache_size: int = 10_000
+    ) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.bus = Bus()
+        self.registry = ModelRegistry()
+        self._committer = GroupCommitter(store, self._committed, self._commit_failed)
+        self.twins = Twins(store, self.registry, self._committer, self.clock, cache_size)
+        self.journal = Journal(store)
+        self.history = History(store, self._committer, self.clock)
+        self.models = Models(store, self.registry, self.twins)
+        self._started = False
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, path: str | Path | None = None, *, clock: Clock | None = None
+    ) -> AsyncIterator[Platform]:
+        """A platform on a SQLite file, or in memory when ``path`` is None."""
+        store: Store = MemoryStore() if path is None else SQLiteStore(path)
+        platform = cls(store, clock=clock)
+        await platform.start()
+        try:
+            yield platform
+        finally:
+            await platform.close()
+
+    async def start(self) -> None:
+        await self.store.open()
+        documents = await self.store.load_models()
+        self.registry.add(i for d in documents for i in interfaces_from_json(d))
+        await self.twins.start()
+        await self.history.recover()
+        self._committer.start()
+        self._started = True
+
+    async def close(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        await self.history.flush()
+        await self._committer.close()
+        await self.store.close()
+
+    async def flush(self) -> None:
+        """Wait until every staged write is durable."""
+        await self._committer.flush()
+
+    async def enforce_retention(self) -> int:
+        models: dict[str, str | None] = {}
+        after = ""
+        while page := await self.store.twin_ids(after=after, limit=1000):
+            for twin in page:
+                try:
+                    models[twin] = (await self.twins.get(twin)).model
+                except NotFound:
+                    continue
+            after = page[-1]
+        return await self.history.enforce_retention(models)
+
+    def _committed(self, batch: Batch) -> None:
+        if batch.events:
+            self.history.on_committed(batch.events)
+        for event in batch.events:
+            self.bus.publish(event)
+
+    def _commit_failed(self) -> None:
+        self.twins.forget_cache()
