@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -26,32 +27,34 @@ def downsample(
     if agg not in AGGREGATES:
         raise ValidationFailed(f"agg must be one of {', '.join(AGGREGATES)}", "/agg")
     if len(times) == 0:
-        return np.empty(0), []
+        return np.empty(0, dtype=np.float64), []
     buckets = np.floor((times - origin) / every).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
-    labels = origin + buckets[starts] * every
+    labels: Floats = (origin + buckets[starts] * every).astype(np.float64)
     if agg == "first":
         return labels, [values[i] for i in starts]
     if agg == "last":
         ends = np.r_[starts[1:], len(times)] - 1
         return labels, [values[i] for i in ends]
     if agg == "count":
-        return labels, np.diff(np.r_[starts, len(times)]).tolist()
+        counts: list[Any] = np.diff(np.r_[starts, len(times)]).tolist()
+        return labels, counts
     numeric = _numeric(values)
     reducer = _REDUCERS[agg]
     finite = ~np.isnan(numeric)
     if finite.all():
         counts = np.diff(np.r_[starts, len(times)])
-        fast = {
+        fast: dict[str, Callable[[], Any]] = {
             "sum": lambda: np.add.reduceat(numeric, starts),
             "mean": lambda: np.add.reduceat(numeric, starts) / counts,
             "min": lambda: np.minimum.reduceat(numeric, starts),
             "max": lambda: np.maximum.reduceat(numeric, starts),
         }
-        return labels, fast[agg]().tolist()
+        reduced: list[Any] = fast[agg]().tolist()
+        return labels, reduced
     out: list[Any] = []
     bounds = np.r_[starts, len(times)]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds.tolist()):
         chunk = numeric[lo:hi][finite[lo:hi]]
         out.append(float(reducer(chunk)) if chunk.size else None)
     return labels, out

@@ -132,10 +132,10 @@ def _content(item: Any, path: str, named: Mapping[str, Schema]) -> Content:
             **common,
         )
     if "Component" in types:
-        schema = item.get("schema")
-        if not isinstance(schema, str):
+        target = item.get("schema")
+        if not isinstance(target, str):
             raise ValidationFailed("a Component's schema must name an Interface", f"{path}/schema")
-        return Component(name, schema, **common)
+        return Component(name, target, **common)
     raise ValidationFailed(f"unknown content type {types}", f"{path}/@type")
 
 

@@ -35,7 +35,7 @@ def parse_time(text: str, path: str = "") -> datetime:
 
 
 def parse_duration(text: str, path: str = "") -> timedelta:
-    """Parse a short duration: ``500ms``, ``10s``, ``5m``, ``2h``, ``1d``, ``1w`` or plain seconds."""
+    """Parse a short duration: ``500ms``, ``10s``, ``5m``, ``2h``, ``1d``, ``1w`` or seconds."""
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     raw = text.strip()
     for suffix in ("ms", "s", "m", "h", "d", "w"):

@@ -68,7 +68,7 @@ class Twins:
     async def exists(self, twin: str) -> bool:
         return (await self._current(twin)).exists
 
-    async def list(
+    async def page(
         self, *, model: str | None = None, after: str = "", limit: int = 100
     ) -> list[TwinState]:
         ids = await self._store.twin_ids(model=model, after=after, limit=limit)

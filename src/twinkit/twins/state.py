@@ -144,7 +144,10 @@ def _section_changed(name: str) -> Callable[[TwinState, Event, str], TwinState]:
         for key in event.data.get("removed", ()):
             values.pop(key, None)
             meta.pop(key, None)
-        return replace(state, **{name: values, "metadata": {**state.metadata, name: meta}})
+        metadata = {**state.metadata, name: meta}
+        if name == "reported":
+            return replace(state, reported=values, metadata=metadata)
+        return replace(state, desired=values, metadata=metadata)
 
     return fold
 
