@@ -1,0 +1,24 @@
+"""DTDL v2/v3 parser and validator: DTDL JSON in, :mod:`twinkit.model` Interfaces out.
+
+>>> from twinkit.dtdl import parse
+>>> result = parse([{
+...     "@context": "dtmi:dtdl:context;3",
+...     "@id": "dtmi:acme:Pump;1",
+...     "@type": "Interface",
+...     "contents": [{"@type": "Property", "name": "speed", "schema": "double"}],
+... }])
+>>> result.ok, result.interfaces[0].contents[0].name
+(True, 'speed')
+"""
+
+from twinkit.dtdl.errors import ParsingError, format_error
+from twinkit.dtdl.parsing import ParseOptions, ParseResult, Resolver, parse
+
+__all__ = [
+    "ParseOptions",
+    "ParseResult",
+    "ParsingError",
+    "Resolver",
+    "format_error",
+    "parse",
+]

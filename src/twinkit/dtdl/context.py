@@ -1,0 +1,91 @@
+"""``@context`` handling: which DTDL version and which extensions a document speaks.
+
+A context decides how terms (``Property``, ``schema``, ``Temperature``) map to metamodel
+classes and properties; nested elements may add extension contexts, never replace the
+DTDL version.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from twinkit.dtdl.metamodel_tables import LANGUAGES
+
+DTDL_CONTEXT = re.compile(r"^dtmi:dtdl:context;(\d+)(?:\.(\d+))?$")
+_CONTEXT_SPECIFIER = re.compile(
+    r"^dtmi:[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?(?::[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?)*"
+    r"(;[1-9][0-9]{0,8}(?:\.[1-9][0-9]{0,5})?)?$"
+)
+SUPPORTED_VERSIONS = (2, 3, 4)
+_EXTENSIONS: dict[str, str] = {
+    str(lang["context"]): name
+    for name, lang in LANGUAGES.items()
+    if lang["context"] is not None and name not in ("v2", "v3")
+}
+
+
+@dataclass(frozen=True)
+class Language:
+    """Everything a context brings into scope, merged: terms, classes, global rules."""
+
+    version: int
+    names: tuple[str, ...]
+    terms: dict[str, str]
+    iris: dict[str, tuple[str, str]]
+    classes: dict[str, dict[str, Any]]
+    glob: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Context:
+    language: Language
+    undefined_extension: bool = False
+    specifiers: tuple[str, ...] = field(default=())
+
+    @property
+    def version(self) -> int:
+        return self.language.version
+
+
+def base_language(version: int) -> str:
+    return "v2" if version == 2 else "v3"
+
+
+@cache
+def language(version: int, extensions: tuple[str, ...]) -> Language:
+    names = (base_language(version), *extensions)
+    terms: dict[str, str] = {}
+    classes: dict[str, dict[str, Any]] = {}
+    for name in names:
+        terms.update(LANGUAGES[name]["terms"])
+        classes.update(LANGUAGES[name]["classes"])
+    iris: dict[str, tuple[str, str]] = {}
+    for term, iri in terms.items():
+        iris[iri] = (_kind_of(iri, classes), term)
+    glob = dict(LANGUAGES[names[0]]["global"])
+    return Language(version, names, terms, iris, classes, glob)
+
+
+def _kind_of(iri: str, classes: dict[str, Any]) -> str:
+    """Classify a metamodel IRI: class, property, unit, prefix or instance."""
+    parts = iri.split(";")[0].split(":")
+    if ":property:" in iri or (len(parts) >= 5 and parts[-2][:1].isupper() and "extension" in iri):
+        return "property"
+    if ":unitprefix:" in iri:
+        return "prefix"
+    if ":unit:" in iri:
+        return "unit"
+    if ":class:" in iri or ":enum:" in iri or parts[-1] in classes:
+        return "class"
+    return "instance"
+
+
+def extension_name(specifier: str) -> str | None:
+    return _EXTENSIONS.get(specifier)
+
+
+def is_context_specifier(value: str) -> bool:
+    return bool(_CONTEXT_SPECIFIER.match(value))

@@ -1,0 +1,240 @@
+"""Checks for literal property values: strings, localized strings, integers, booleans, durations.
+
+JSON-LD lets a literal be written bare (``"name": "x"``) or as a value object
+(``{"@value": "x"}``); both are accepted, anything else is an error naming the property.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from twinkit.dtdl.elements import Element
+
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+_DURATION = re.compile(
+    r"^P(?!$)(?:(?:(?:(?:\d+Y)|(?:\d+\.\d+Y$))?(?:(?:\d+M)|(?:\d+\.\d+M$))?)|"
+    r"(?:(?:(?:\d+W)|(?:\d+\.\d+W$))?))(?:(?:\d+D)|(?:\d+\.\d+D$))?"
+    r"(?:T(?!$)(?:(?:\d+H)|(?:\d+\.\d+H$))?(?:(?:\d+M)|(?:\d+\.\d+M$))?(?:\d+(?:\.\d+)?S)?)?$"
+)
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_VALUE_KEYS = frozenset({"@value", "@language", "@type"})
+ErrorSink = Callable[..., None]
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    compiled = _PATTERNS.get(text)
+    if compiled is None:
+        compiled = _PATTERNS[text] = re.compile(text)
+    return compiled
+
+
+class LiteralChecker:
+    """Validates literal values against one metamodel constraint and normalises them."""
+
+    def __init__(self, error: ErrorSink) -> None:
+        self._error = error
+
+    def check(
+        self, element: Element, term: str, rule: dict[str, Any], value: Any, where: str
+    ) -> Any:
+        datatype = rule.get("datatype")
+        if rule.get("max") == 0:
+            self._error("propertyIrrelevantDtmiOrTerm", f"{term!r} may not be given", where,
+                        element.id, prop=term)
+            return None
+        if value is None:
+            self._error("propertyValueNull", f"{term!r} must not be null", where, element.id,
+                        prop=term)
+            return None
+        if datatype == "langString":
+            return self._lang_string(element, term, rule, value, where)
+        kind = {"string": "string", "integer": "integer", "boolean": "boolean"}.get(
+            datatype or "", "string" if datatype == "duration" else "literal"
+        )
+        items = value if isinstance(value, list) else [value]
+        if len(items) > int(rule.get("max", 1 << 30)):
+            self._error(f"{kind}MultipleValues", f"{term!r} takes one value", where, element.id,
+                        prop=term)
+            return None
+        if not items and int(rule.get("min", 0)) >= 1:
+            self._error(f"{kind}CountBelowMin" if kind != "literal" else "propertyCountBelowMin",
+                        f"{term!r} needs a value", where, element.id, prop=term)
+            return None
+        found: list[Any] = []
+        for item in items:
+            plain = self._unwrap(element, term, kind, item, where)
+            if plain is _INVALID:
+                return None
+            if not self._scalar(element, term, rule, datatype, kind, plain, where):
+                return None
+            found.append(plain)
+        return found[0] if len(found) == 1 and not isinstance(value, list) else (
+            found[0] if len(found) == 1 else found
+        )
+
+    def _unwrap(self, element: Element, term: str, kind: str, item: Any, where: str) -> Any:
+        if not isinstance(item, dict):
+            return item
+        if "@value" not in item:
+            self._error(f"{kind}ObjectNoValue" if kind != "literal" else "literalNotValid",
+                        f"{term!r} object has no @value", where, element.id, prop=term)
+            return _INVALID
+        for key in item:
+            if key == "@id":
+                self._error("valueObjectId", "a value object cannot have @id", where, element.id,
+                            prop=term)
+                return _INVALID
+            if key == "@context":
+                self._error("valueObjectContext", "a value object cannot have @context", where,
+                            element.id, prop=term)
+                return _INVALID
+            if key == "@graph":
+                self._error("valueObjectGraph", "a value object cannot have @graph", where,
+                            element.id, prop=term)
+                return _INVALID
+            if key == "@language" and kind != "langString":
+                self._error("valueObjectLanguage", "only text values have a language", where,
+                            element.id, prop=term)
+                return _INVALID
+            if key == "@type" and not self._value_type(element, term, kind, item[key], where):
+                return _INVALID
+            if key.startswith("@") and key not in _VALUE_KEYS:
+                self._error("valueObjectKeyword", f"keyword {key} not allowed", where, element.id,
+                            prop=term)
+                return _INVALID
+            if not key.startswith("@"):
+                self._error("valueObjectInvalidProp", f"{key!r} not allowed in a value object",
+                            where, element.id, prop=term)
+                return _INVALID
+        return item["@value"]
+
+    def _value_type(self, element: Element, term: str, kind: str, raw: Any, where: str) -> bool:
+        """A value object's ``@type`` must name the property's XSD datatype, once."""
+        items = raw if isinstance(raw, list) else [raw]
+        ok = len(items) == 1 and isinstance(items[0], str)
+        if ok and kind != "literal":
+            name = items[0].replace(_XSD, "xsd:")
+            ok = name == f"xsd:{kind}" or (kind == "integer" and name == "xsd:int")
+        if not ok:
+            self._error(f"{kind}TypeNot{kind.capitalize()}" if kind != "literal" else
+                        "literalTypeNotSingular", f"{term!r} value object has a wrong @type",
+                        where, element.id, prop=term)
+        return ok
+
+    def _scalar(
+        self,
+        element: Element,
+        term: str,
+        rule: dict[str, Any],
+        datatype: str | None,
+        kind: str,
+        value: Any,
+        where: str,
+    ) -> bool:
+        if kind == "string":
+            if not isinstance(value, str):
+                self._error("stringNotString", f"{term!r} must be a string", where, element.id,
+                            prop=term, value=value)
+                return False
+            if "maxLength" in rule and len(value) > int(rule["maxLength"]):
+                self._error("stringTooLong", f"{term!r} is longer than {rule['maxLength']}",
+                            where, element.id, prop=term, value=value)
+                return False
+            if "pattern" in rule and not _pattern(rule["pattern"]).search(value):
+                self._error("stringInvalid", f"{value!r} is not a valid {term}", where,
+                            element.id, prop=term, value=value)
+                return False
+            if datatype == "duration" and not _DURATION.match(value):
+                self._error("durationInvalid", f"{value!r} is not an ISO 8601 duration", where,
+                            element.id, prop=term, value=value)
+                return False
+            return True
+        if kind == "integer":
+            if isinstance(value, bool) or not isinstance(value, int):
+                self._error("integerNotInteger", f"{term!r} must be an integer", where,
+                            element.id, prop=term, value=value)
+                return False
+            if "minInclusive" in rule and value < int(rule["minInclusive"]):
+                self._error("valueBelowMin", f"{term!r} must be >= {rule['minInclusive']}",
+                            where, element.id, prop=term, value=value)
+                return False
+            if "maxInclusive" in rule and value > int(rule["maxInclusive"]):
+                self._error("valueAboveMax", f"{term!r} must be <= {rule['maxInclusive']}",
+                            where, element.id, prop=term, value=value)
+                return False
+            return True
+        if kind == "boolean":
+            if not isinstance(value, bool):
+                self._error("booleanNotBoolean", f"{term!r} must be true or false", where,
+                            element.id, prop=term, value=value)
+                return False
+            return True
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self._error("literalNotValid", f"{term!r} must be a string or a number", where,
+                        element.id, prop=term, value=value)
+            return False
+        return True
+
+    def _lang_string(
+        self, element: Element, term: str, rule: dict[str, Any], value: Any, where: str
+    ) -> dict[str, str] | None:
+        limit = int(rule.get("maxLength", 1 << 30))
+        texts: dict[str, str] = {}
+        entries: list[tuple[str, Any]] = []
+        if isinstance(value, str):
+            entries.append(("en", value))
+        elif isinstance(value, dict):
+            entries.extend(value.items())
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str):
+                    entries.append(("en", item))
+                elif isinstance(item, dict) and "@value" in item:
+                    extra = set(item) - {"@value", "@language"}
+                    if extra:
+                        self._error("langStringElementInvalidProp", f"{sorted(extra)} not allowed",
+                                    where, element.id, prop=term)
+                        return None
+                    entries.append((str(item.get("@language", "en")), item["@value"]))
+                elif isinstance(item, dict):
+                    self._error("langStringElementNoValue", f"{term!r} element has no @value",
+                                where, element.id, prop=term)
+                    return None
+                else:
+                    self._error("langStringElementNotStringOrObject",
+                                f"{term!r} elements must be strings or objects", where,
+                                element.id, prop=term)
+                    return None
+        else:
+            self._error("langStringNotLangString", f"{term!r} must be text or a language map",
+                        where, element.id, prop=term, value=value)
+            return None
+        for code, text in entries:
+            if code.startswith("@"):
+                self._error("langMapObjKeyword", f"keyword {code} in a language map", where,
+                            element.id, prop=term, value=code)
+                return None
+            if not _LANGUAGE_CODE.match(code):
+                self._error("langStringInvalidCode", f"{code!r} is not a language code", where,
+                            element.id, prop=term, value=code)
+                return None
+            if not isinstance(text, str):
+                self._error("langStringValueNotString", f"{term!r} text must be a string", where,
+                            element.id, prop=term, value=text)
+                return None
+            if code in texts and rule.get("uniqueLang"):
+                self._error("langStringElementCodeNotUnique", f"language {code!r} twice", where,
+                            element.id, prop=term, value=code)
+                return None
+            if len(text) > limit:
+                self._error("langStringValueTooLong", f"{term!r} is longer than {limit}", where,
+                            element.id, prop=term, value=text)
+                return None
+            texts[code] = text
+        return texts
+
+
+_INVALID = object()

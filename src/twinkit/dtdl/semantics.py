@@ -1,0 +1,309 @@
+"""Rules that span elements: references, ``extends``, depth and count limits, units, siblings.
+
+They run once every document of a batch (and whatever the resolver fetched) has been
+walked, so an Interface may extend one defined in another file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from twinkit.dtdl.elements import Element, Reference, is_subclass
+from twinkit.dtdl.errors import PREFIX, ParsingError
+from twinkit.dtdl.metamodel_tables import LANGUAGES
+
+_UNIT_ENUMS: dict[str, list[str]] = LANGUAGES["quantitativeTypes"]["unitEnums"]
+_QT_CLASSES: dict[str, Any] = LANGUAGES["quantitativeTypes"]["classes"]
+_INTEGRAL = frozenset({"integer", "long", "short", "byte"})
+
+
+class Semantics:
+    """Checks a walked batch; ``errors`` collects what is wrong."""
+
+    def __init__(self, elements: list[Element], references: list[Reference]) -> None:
+        self.elements = elements
+        self.references = references
+        self.errors: list[ParsingError] = []
+        self.by_id: dict[str, Element] = {}
+
+    def _error(
+        self,
+        element: Element,
+        name: str,
+        message: str,
+        path: str | None = None,
+        *,
+        secondary: str | None = None,
+        prop: str | None = None,
+        value: Any = None,
+    ) -> None:
+        self.errors.append(
+            ParsingError(
+                PREFIX + name,
+                message,
+                element.document,
+                element.path if path is None else path,
+                element.id,
+                secondary,
+                prop,
+                value,
+            )
+        )
+
+    def index(self) -> None:
+        for element in self.elements:
+            other = self.by_id.get(element.id)
+            if other is not None and element.explicit_id:
+                self._error(element, "duplicateDefinition", f"{element.id} is defined twice")
+                continue
+            self.by_id[element.id] = element
+
+    def unresolved(self) -> list[str]:
+        return sorted(
+            {r.target for r in self.references if r.classes and r.target not in self.by_id}
+        )
+
+    def run(self) -> None:
+        for ref in self.references:
+            target = self.by_id.get(ref.target)
+            if target is None or not ref.classes:
+                continue
+            if not any(target.is_a(c) for c in ref.classes):
+                self._error(ref.source, "notRequiredType" if ref.prop != "extends" else "badType",
+                            f"{ref.target} is a {target.cls}, not a {' or '.join(ref.classes)}",
+                            ref.path, secondary=ref.target, prop=ref.prop)
+        for element in self.elements:
+            entry = element.language.classes.get(element.cls, {})
+            for limit in _limits(element):
+                self._descendants(element, limit)
+            if element.cls == "Interface":
+                self._extends(element)
+            if element.cls == "Enum":
+                self._enum(element)
+            self._semantic_types(element)
+            self._siblings(element)
+            del entry
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _targets(self, element: Element, prop: str) -> Iterator[Element]:
+        for child in element.children.get(prop, []):
+            if isinstance(child, Element):
+                yield child
+            else:
+                found = self.by_id.get(child)
+                if found is not None:
+                    yield found
+
+    def _descendants(self, root: Element, limit: dict[str, Any]) -> None:
+        props: list[str] = limit["properties"]
+        narrow = bool(limit.get("narrow"))
+        excluded = limit.get("excludeType")
+        max_depth = limit.get("maxDepth")
+        max_count = limit.get("maxCount")
+        if "importProperties" in limit:
+            return  # extends chains are checked in _extends
+        count = 0
+        stack: list[tuple[Element, int, tuple[str, ...]]] = [(root, 1, (root.id,))]
+        reported = False
+        while stack:
+            element, depth, trail = stack.pop()
+            follow = props if (narrow or element is root) else list(element.children)
+            for prop in follow:
+                for child in self._targets(element, prop):
+                    counted = prop in props
+                    level = depth + (1 if counted else 0)
+                    if child.id in trail:
+                        if not reported:
+                            name = "recursiveStructureNarrow" if narrow else "recursiveStructureWide"
+                            self._error(root, name, f"{root.id} contains itself",
+                                        prop=prop)
+                            reported = True
+                        continue
+                    count += 1
+                    if excluded and child.is_a(excluded):
+                        self._error(root, "excludedType",
+                                    f"a {excluded} is not allowed under {root.id}",
+                                    secondary=child.id)
+                        return
+                    if max_depth is not None and level > int(max_depth) and not reported:
+                        name = "excessiveDepthNarrow" if narrow else "excessiveDepthWide"
+                        self._error(root, name, f"nesting under {root.id} exceeds {max_depth}",
+                                    secondary=child.id)
+                        return
+                    if max_count is not None and count > int(max_count):
+                        name = "excessiveCountNarrow" if narrow else "excessiveCountWide"
+                        self._error(root, name, f"more than {max_count} elements under {root.id}")
+                        return
+                    if len(trail) < 256:
+                        stack.append((child, level, (*trail, child.id)))
+
+    def _extends(self, interface: Element) -> None:
+        limit = next((lim for lim in _limits(interface, all_limits=True)
+                      if "importProperties" in lim), None)
+        max_depth = int(limit.get("maxDepth", 10)) if limit else 10
+        max_count = int(limit.get("maxCount", 1 << 30)) if limit else 1 << 30
+        names: dict[str, str] = {}
+        for child in self._targets(interface, "contents"):
+            name = child.name()
+            if name is not None:
+                names[name] = interface.id
+        seen: set[str] = set()
+        stack: list[tuple[Element, int, tuple[str, ...]]] = [(interface, 0, (interface.id,))]
+        while stack:
+            current, depth, trail = stack.pop()
+            for base in self._targets(current, "extends"):
+                if base.id in trail:
+                    self._error(interface, "recursiveStructureNarrow",
+                                f"{interface.id} extends itself", prop="extends")
+                    return
+                if depth + 1 > max_depth:
+                    self._error(interface, "excessiveDepthNarrow",
+                                f"extends chain longer than {max_depth}", secondary=base.id,
+                                prop="extends")
+                    return
+                if base.id in seen:
+                    continue
+                seen.add(base.id)
+                if len(seen) > max_count:
+                    self._error(interface, "excessiveCountNarrow", "too many base interfaces")
+                    return
+                for content in self._targets(base, "contents"):
+                    name = content.name()
+                    if name is None:
+                        continue
+                    if name in names and names[name] != base.id:
+                        self._error(interface, "nonUniqueImportedPropertyValue",
+                                    f"content {name!r} is also defined in {base.id}",
+                                    secondary=base.id, prop="contents", value=name)
+                        return
+                    names[name] = base.id
+                stack.append((base, depth + 1, (*trail, base.id)))
+
+    def _enum(self, enum: Element) -> None:
+        schemas = enum.children.get("valueSchema", [])
+        if not schemas or not isinstance(schemas[0], str):
+            return
+        integral = schemas[0] in _INTEGRAL
+        for value in self._targets(enum, "enumValues"):
+            raw = value.values.get("enumValue")
+            if raw is None:
+                continue
+            good = (isinstance(raw, int) and not isinstance(raw, bool)) if integral else (
+                isinstance(raw, str)
+            )
+            if not good:
+                self._error(value, "nonConformantDatatype",
+                            f"enumValue {raw!r} does not match valueSchema {schemas[0]}",
+                            secondary=enum.id, prop="enumValue", value=raw)
+
+    def _semantic_types(self, element: Element) -> None:
+        units = element.children.get("unit")
+        lang = element.language
+        for cotype in element.cotypes:
+            entry = lang.classes.get(cotype) or (
+                _QT_CLASSES.get(cotype) if lang.version == 2 else None
+            )
+            if entry is None or not _is_quantitative(cotype, lang):
+                continue
+            child_of = _unit_enum(cotype)
+            allowed = _UNIT_ENUMS.get(child_of or "", [])
+            if units and isinstance(units[0], str) and allowed and units[0] not in allowed:
+                self._error(element, "notRequiredValue",
+                            f"unit {units[0]!r} does not measure {cotype}", prop="unit",
+                            value=units[0])
+            if lang.version >= 3:
+                self._numeric_schema(element, cotype)
+
+    def _numeric_schema(self, element: Element, cotype: str) -> None:
+        for schema in element.children.get("schema", []):
+            if isinstance(schema, str):
+                cls = schema[:1].upper() + schema[1:]
+                numeric = cls in ("Double", "Float", "Integer", "Long", "Short", "Byte",
+                                  "Decimal") or cls.startswith("Unsigned")
+            else:
+                numeric = schema.is_a("NumericSchema")
+            if not numeric:
+                self._error(element, "notRequiredType", f"{cotype} needs a numeric schema",
+                            prop="schema")
+
+    def _siblings(self, element: Element) -> None:
+        lang = element.language
+        for cotype in element.cotypes:
+            entry = lang.classes.get(cotype, {})
+            for rule in entry.get("siblings", []):
+                key, ref = rule.get("dtmm:keyProperty"), rule.get("dtmm:keyrefProperty")
+                if rule.get("dtmm:path") or not key or not ref:
+                    continue
+                target = element.values.get(ref)
+                parent = element.parent
+                if parent is None or not isinstance(target, str):
+                    continue
+                siblings = [s for s in self._targets(parent, element_prop(element) or "")
+                            if s is not element and s.values.get(key) == target]
+                if not siblings:
+                    self._error(element, "idReference",
+                                f"{ref} {target!r} names no sibling", prop=ref, value=target)
+                    continue
+                forbidden = rule.get("sh:not", {})
+                if isinstance(forbidden, dict) and any(
+                    forbidden.get("sh:class") in s.cotypes for s in siblings
+                ):
+                    self._error(element, "idReference", f"{target!r} is itself an annotation",
+                                prop=ref, value=target)
+            props = _cotype_rules(lang, cotype)
+            for term, rule in props.items():
+                if rule.get("uniqueValue") and element.parent is not None:
+                    value = element.values.get(term)
+                    clash = [
+                        s for s in self._targets(element.parent, element_prop(element) or "")
+                        if s is not element and s.values.get(term) == value and value is not None
+                    ]
+                    if clash and clash[0].path > element.path:
+                        self._error(element, "nonUniquePropertyValue",
+                                    f"{term} {value!r} is used twice", prop=term, value=value)
+
+
+def element_prop(element: Element) -> str | None:
+    parent = element.parent
+    if parent is None:
+        return None
+    for prop, children in parent.children.items():
+        if any(child is element for child in children):
+            return prop
+    return None
+
+
+def _limits(element: Element, *, all_limits: bool = False) -> list[dict[str, Any]]:
+    lang = element.language
+    found: list[dict[str, Any]] = []
+    current: str | None = element.cls
+    seen = 0
+    while current is not None and seen < 32:
+        entry = lang.classes.get(current, {})
+        for limit in entry.get("descendants", []):
+            if all_limits or "datatypeProperty" not in limit:
+                found.append(limit)
+        current = entry.get("super")
+        seen += 1
+    return found
+
+
+def _is_quantitative(cotype: str, lang: Any) -> bool:
+    if lang.version == 2:
+        return cotype in _QT_CLASSES
+    return is_subclass(lang, cotype, "QuantitativeType")
+
+
+def _unit_enum(cotype: str) -> str | None:
+    entry = _QT_CLASSES.get(cotype)
+    if entry is None:
+        return None
+    value = entry["props"].get("unit", {}).get("childOf")
+    return value if isinstance(value, str) else None
+
+
+def _cotype_rules(lang: Any, cotype: str) -> dict[str, dict[str, Any]]:
+    entry = lang.classes.get(cotype)
+    return dict(entry["props"]) if entry else {}

@@ -1,0 +1,660 @@
+"""Walk DTDL JSON, one element at a time, checking it against the generated metamodel rules.
+
+The walker checks what can be seen inside one element (its context, identifier, types,
+property names, value shapes and counts). Rules that need other elements (references,
+``extends``, depth limits) run afterwards in :mod:`twinkit.dtdl.semantics`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from twinkit.dtdl.context import (
+    DTDL_CONTEXT,
+    SUPPORTED_VERSIONS,
+    Context,
+    Language,
+    extension_name,
+    is_context_specifier,
+    language,
+)
+from twinkit.dtdl.elements import (
+    DTMI,
+    DTMI_UNVERSIONED,
+    Element,
+    Reference,
+    instance_class,
+    is_subclass,
+)
+from twinkit.dtdl.errors import PREFIX, ParsingError
+from twinkit.dtdl.literals import LiteralChecker
+from twinkit.model.errors import pointer
+
+MAX_NESTING = 64
+"""JSON nesting deeper than this is refused outright (guards recursion on hostile input)."""
+_KEYWORDS = frozenset({"@id", "@type", "@context"})
+_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?$")
+
+
+class Walker:
+    """Turns the JSON of one batch into :class:`Element` objects plus errors."""
+
+    def __init__(self, allow_undefined: bool | None) -> None:
+        self.allow_undefined = allow_undefined
+        self.errors: list[ParsingError] = []
+        self.elements: list[Element] = []
+        self.references: list[Reference] = []
+        self.roots: list[Element] = []
+        self.literals = LiteralChecker(self._error)
+        self._document: int | str = 0
+        self._lang: Language = language(3, ())
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def _error(
+        self,
+        name: str,
+        message: str,
+        path: str,
+        primary: str | None = None,
+        *,
+        secondary: str | None = None,
+        prop: str | None = None,
+        value: Any = None,
+    ) -> None:
+        self.errors.append(
+            ParsingError(
+                PREFIX + name, message, self._document, path, primary, secondary, prop, value
+            )
+        )
+
+    # -- documents ------------------------------------------------------------------------
+
+    def document(self, doc: Any, document: int | str) -> None:
+        self._document = document
+        if _depth(doc) > MAX_NESTING:
+            self._error("excessiveDepthNarrow", "JSON nesting is too deep to be DTDL", "")
+            return
+        if isinstance(doc, list):
+            for index, item in enumerate(doc):
+                self._top(item, pointer(index))
+        else:
+            self._top(doc, "")
+
+    def _top(self, obj: Any, path: str) -> None:
+        if not isinstance(obj, dict):
+            self._error("notJsonObject", "a top-level DTDL element must be a JSON object", path)
+            return
+        if "@graph" in obj:
+            self._error("topLevelGraphDisallowed", "@graph is not allowed in DTDL", path)
+            return
+        if "@context" not in obj:
+            self._error("missingContext", "a top-level element needs an @context", path)
+            return
+        ctx = self._context(obj["@context"], None, pointer_join(path, "@context"))
+        if ctx is None:
+            return
+        element = self._element(obj, path, ctx, ["Interface"], None, None, None, top=True)
+        if element is not None:
+            self.roots.append(element)
+
+    # -- @context -------------------------------------------------------------------------
+
+    def _context(self, raw: Any, outer: Context | None, path: str) -> Context | None:
+        items = raw if isinstance(raw, list) else [raw]
+        if outer is None and not items:
+            self._error("emptyContext", "@context must name the DTDL context", path)
+            return None
+        version = outer.version if outer else None
+        extensions: list[str] = list(outer.language.names[1:]) if outer else []
+        undefined = outer.undefined_extension if outer else False
+        for index, item in enumerate(items):
+            where = pointer_join(path, index) if isinstance(raw, list) else path
+            if isinstance(item, dict):
+                self._error("disallowedLocalContext", "local term definitions are not allowed", where)
+                return None
+            if not isinstance(item, str):
+                self._error("invalidContext", "a context specifier must be a string", where)
+                return None
+            match = DTDL_CONTEXT.match(item)
+            if match:
+                found = int(match.group(1))
+                if match.group(2) is not None and found < 4:
+                    self._error(
+                        "invalidContextSpecifierForVersion",
+                        f"DTDL v{found} contexts have no minor version",
+                        where,
+                        value=item,
+                    )
+                    return None
+                if found not in SUPPORTED_VERSIONS:
+                    self._error(
+                        "unrecognizedContextVersion", f"unknown DTDL version {found}", where
+                    )
+                    return None
+                if extensions and outer is None:
+                    self._error(
+                        "dtdlContextFollowsAffiliate",
+                        "the DTDL context must come before extension contexts",
+                        where,
+                    )
+                    return None
+                if version is not None and version != found:
+                    self._error(
+                        "inconsistentContext", "a nested element cannot change version", where
+                    )
+                    return None
+                version = found
+                continue
+            if item.startswith("dtmi:dtdl:context"):
+                self._error("missingContextVersion", f"{item!r} has no version", where)
+                return None
+            if not item.startswith("dtmi:"):
+                self._error(
+                    "nonDtmiContextSpecifier", f"context {item!r} is not a DTMI", where, value=item
+                )
+                return None
+            if not is_context_specifier(item):
+                self._error("invalidContextSpecifier", f"{item!r} is not valid", where, value=item)
+                return None
+            if version is None:
+                self._error("missingDtdlContext", "the first context must be DTDL's", where)
+                return None
+            name = extension_name(item)
+            if name is not None and version >= 3 and name != "iotcentral":
+                if name not in extensions:
+                    extensions.append(name)
+            elif name == "iotcentral" and version == 2:
+                if name not in extensions:
+                    extensions.append(name)
+            elif ";" not in item:
+                self._error("missingContextVersion", f"context {item!r} has no version", where)
+                return None
+            elif self._allow_undefined(version):
+                undefined = True
+            else:
+                self._error(
+                    "unresolvableContextSpecifier", f"context {item!r} is not known", where
+                )
+                return None
+        if version is None:
+            self._error("missingDtdlContext", "the DTDL context is missing", path)
+            return None
+        return Context(language(version, tuple(extensions)), undefined)
+
+    @staticmethod
+    def _id_pattern(lang: Language) -> re.Pattern[str]:
+        return _compiled(str(lang.glob.get("idPattern") or DTMI.pattern))
+
+    def _allow_undefined(self, version: int) -> bool:
+        if self.allow_undefined is not None:
+            return self.allow_undefined
+        return bool(language(version, ()).glob.get("allowUndefinedExtensionsByDefault"))
+
+    # -- elements -------------------------------------------------------------------------
+
+    def _element(
+        self,
+        obj: dict[str, Any],
+        path: str,
+        ctx: Context,
+        allowed: list[str] | None,
+        inferable: str | None,
+        parent: Element | None,
+        prop: str | None,
+        *,
+        top: bool = False,
+        segment: str | None = None,
+    ) -> Element | None:
+        if "@context" in obj and not top:
+            inner = self._context(obj["@context"], ctx, pointer_join(path, "@context"))
+            if inner is None:
+                return None
+            ctx = inner
+        lang = ctx.language
+        self._lang = lang
+        identifier, explicit = self._identifier(obj, path, parent, prop, segment, top)
+        if identifier is None:
+            return None
+        material, cotypes, undefined = self._types(obj, path, ctx, identifier, allowed, inferable)
+        if material is None:
+            return None
+        entry = lang.classes[material]
+        if top and not entry.get("partition"):
+            self._error(
+                "typeNotRootable", f"a {material} cannot be a top-level element", path,
+                value=identifier,
+            )
+            return None
+        max_len = entry.get("idMaxLength") or lang.glob.get("idMaxLength")
+        if explicit and max_len and len(identifier) > int(max_len):
+            name = "idTooLongForType" if entry.get("idMaxLength") else "idTooLong"
+            self._error(name, f"identifier longer than {max_len}", path, value=identifier)
+        element = Element(identifier, material, lang, self._document, path, cotypes, undefined)
+        element.raw = obj
+        element.parent = parent
+        element.explicit_id = explicit
+        self.elements.append(element)
+        constraints = self._constraints(lang, material, cotypes)
+        seen: set[str] = set()
+        for key, value in obj.items():
+            if key in _KEYWORDS:
+                continue
+            where = pointer_join(path, key)
+            if key.startswith("@"):
+                if lang.glob.get("restrictKeywords") or key in ("@graph", "@value", "@language"):
+                    self._error(
+                        "keywordDisallowed", f"keyword {key} is not allowed", where,
+                        identifier, prop=prop, value=key,
+                    )
+                continue
+            term = self._property_term(key, lang, constraints, element, where, ctx)
+            if term is None:
+                continue
+            if term in seen:
+                self._error("duplicatePropertyName", f"{term!r} is given twice", where,
+                            identifier, prop=term)
+                continue
+            seen.add(term)
+            self._value(element, term, constraints[term], value, where, ctx)
+        for term, rule in constraints.items():
+            if term not in seen and rule.get("min", 0) >= 1:
+                literal = rule.get("kind") == "literal" or "datatype" in rule
+                name = "missingLiteralProperty" if literal else "missingObjectProperty"
+                self._error(
+                    name, f"{material} requires property {term!r}", path, identifier, prop=term
+                )
+        return element
+
+    def _identifier(
+        self,
+        obj: dict[str, Any],
+        path: str,
+        parent: Element | None,
+        prop: str | None,
+        segment: str | None,
+        top: bool,
+    ) -> tuple[str | None, bool]:
+        raw = obj.get("@id")
+        if "@id" not in obj:
+            if top:
+                self._error("missingTopLevelId", "a top-level element needs an @id", path)
+                return None, False
+            return _synthetic_id(parent, prop, segment), False
+        where = pointer_join(path, "@id")
+        if not isinstance(raw, str) or not raw:
+            self._error("idNotString", "@id must be a non-empty string", where, value=raw)
+            return None, False
+        if not self._id_pattern(self._lang).match(raw):
+            self._error("invalidId", f"{raw!r} is not a valid DTMI", where, value=raw)
+            return None, False
+        if any(raw.startswith(p) for p in ("dtmi:dtdl:", "dtmi:standard:")):
+            self._error("reservedId", f"{raw!r} uses a reserved prefix", where, value=raw)
+            return None, False
+        return raw, True
+
+    def _types(
+        self,
+        obj: dict[str, Any],
+        path: str,
+        ctx: Context,
+        identifier: str,
+        allowed: list[str] | None,
+        inferable: str | None,
+    ) -> tuple[str | None, list[str], list[str]]:
+        lang = ctx.language
+        raw = obj.get("@type")
+        where = pointer_join(path, "@type")
+        if "@type" not in obj:
+            if inferable is not None:
+                return inferable, [], []
+            self._error("missingType", "element needs an @type", path, identifier)
+            return None, [], []
+        items = raw if isinstance(raw, list) else [raw]
+        if not items or not all(isinstance(t, str) for t in items):
+            self._error("badType", "@type must be a string or array of strings", where, identifier)
+            return None, [], []
+        material: list[str] = []
+        cotypes: list[str] = []
+        undefined: list[str] = []
+        ok = True
+        for item in items:
+            iri = lang.terms.get(item, item if item.startswith("dtmi:") else None)
+            known = lang.iris.get(iri) if iri else None
+            if known is not None and known[0] == "class":
+                cls = iri.split(";")[0].rsplit(":", 1)[-1] if iri else item
+                entry = lang.classes.get(cls)
+                if entry is None:
+                    cotypes.append(cls)  # a standard semantic type (v2) or unit class
+                elif entry.get("material"):
+                    if cls not in material:
+                        material.append(cls)
+                elif cls not in cotypes:
+                    cotypes.append(cls)
+            elif known is not None:
+                self._error(
+                    "typeIrrelevantDtmiOrTerm", f"{item!r} is not a type", where, identifier,
+                    value=item,
+                )
+                ok = False
+            elif item.startswith("dtmi:"):
+                if not DTMI.match(item):
+                    self._error("typeInvalidDtmi", f"{item!r} is not a valid DTMI", where,
+                                identifier, value=item)
+                    ok = False
+                elif self._allow_undefined(ctx.version) or ctx.undefined_extension:
+                    undefined.append(item)
+                else:
+                    self._error("typeIrrelevantDtmiOrTerm", f"type {item!r} is not defined",
+                                where, identifier, value=item)
+                    ok = False
+            elif ctx.undefined_extension or (ctx.version == 2 and ":" not in item):
+                undefined.append(item)
+            elif ":" in item or "/" in item:
+                if ctx.version == 2:
+                    undefined.append(item)
+                else:
+                    self._error("typeNotDtmiNorTerm", f"{item!r} is neither a DTMI nor a term",
+                                where, identifier, value=item)
+                    ok = False
+            else:
+                self._error("typeUndefinedTerm", f"type {item!r} is not defined", where,
+                            identifier, value=item)
+                ok = False
+        if len(material) != 1:
+            if not material and ok:
+                self._error("badType", "no DTDL class among the types", where,
+                            secondary=identifier)
+            elif len(material) > 1:
+                self._error("multipleMaterialTypes", f"conflicting types {material}", where,
+                            identifier)
+            return None, [], []
+        cls = material[0]
+        entry = lang.classes[cls]
+        if entry.get("abstract") or (
+            allowed is not None and not any(is_subclass(lang, cls, a) for a in allowed)
+        ):
+            self._error("badType", f"a {cls} is not allowed here", where,
+                        secondary=identifier, value=cls)
+            return None, [], []
+        for cotype in cotypes:
+            self._check_cotype(lang, cls, cotype, cotypes, where, identifier)
+        return (cls if ok else None), cotypes, undefined
+
+    def _check_cotype(
+        self, lang: Any, cls: str, cotype: str, cotypes: list[str], where: str, identifier: str
+    ) -> None:
+        entry = lang.classes.get(cotype)
+        applies = _applies_to(lang, cotype)
+        if applies is None or not any(is_subclass(lang, cls, a) for a in applies):
+            self._error("invalidCotype", f"{cotype} cannot be applied to a {cls}", where,
+                        identifier, value=cotype)
+            return
+        for required in (entry or {}).get("requiresCotype", []):
+            if required not in cotypes:
+                self._error("missingCocotype", f"{cotype} also needs {required}", where,
+                            identifier, value=required)
+        for excluded in (entry or {}).get("excludesCotype", []):
+            if excluded in cotypes:
+                self._error("disallowedCocotype", f"{cotype} excludes {excluded}", where,
+                            identifier, value=excluded)
+
+    def _constraints(self, lang: Any, cls: str, cotypes: list[str]) -> dict[str, dict[str, Any]]:
+        merged: dict[str, dict[str, Any]] = {}
+        chain: list[str] = []
+        current: str | None = cls
+        while current is not None and len(chain) < 32:
+            chain.append(current)
+            current = lang.classes.get(current, {}).get("super")
+        for name in reversed(chain):
+            for term, rule in lang.classes[name]["props"].items():
+                merged[term] = {**merged.get(term, {}), **rule}
+        for cotype in cotypes:
+            for term, rule in _cotype_props(lang, cotype).items():
+                merged[term] = {**merged.get(term, {}), **rule, "cotype": cotype}
+        return merged
+
+    def _property_term(
+        self,
+        key: str,
+        lang: Any,
+        constraints: dict[str, dict[str, Any]],
+        element: Element,
+        where: str,
+        ctx: Context,
+    ) -> str | None:
+        iri = lang.terms.get(key)
+        term: str | None = None
+        if iri is not None:
+            term = key
+        elif key.startswith("dtmi:") and key in lang.iris:
+            term = lang.iris[key][1]
+        if term is not None and term in constraints:
+            return term
+        tolerated = bool(element.undefined_cotypes)
+        v2 = ctx.version == 2
+        if term is not None or (key.startswith("dtmi:") and DTMI.match(key)):
+            if tolerated and (v2 or ctx.undefined_extension or self._allow_undefined(ctx.version)):
+                return None
+            name = "propertyIrrelevantDtmiOrTerm"
+        elif key.startswith("dtmi:"):
+            if tolerated and v2:
+                return None
+            name = "propertyInvalidDtmi"
+        elif ":" in key or "/" in key:
+            if tolerated and v2:
+                return None
+            name = "propertyNotDtmiNorTerm"
+        else:
+            if tolerated and (v2 or ctx.undefined_extension):
+                return None
+            name = "propertyUndefinedTerm"
+        self._error(name, f"property {key!r} is not allowed on a {element.cls}", where,
+                    element.id, prop=key)
+        return None
+
+    # -- values ---------------------------------------------------------------------------
+
+    def _value(
+        self,
+        element: Element,
+        term: str,
+        rule: dict[str, Any],
+        value: Any,
+        where: str,
+        ctx: Context,
+    ) -> None:
+        if "datatype" in rule or rule.get("kind") == "literal":
+            literal = self.literals.check(element, term, rule, value, where)
+            if literal is not None:
+                element.values[term] = literal
+            return
+        items = value if isinstance(value, list) else [value]
+        maximum = rule.get("max")
+        if maximum is not None and len(items) > maximum:
+            self._error("objectMultipleValues", f"{term!r} allows at most {maximum} values",
+                        where, element.id, prop=term)
+        if not items and rule.get("min", 0) >= 1:
+            self._error("objectCountBelowMin", f"{term!r} needs a value", where, element.id,
+                        prop=term)
+        classes = rule.get("classes")
+        inferable = classes[0] if rule.get("inferable") and classes else None
+        if rule.get("childOf"):
+            inferable = None
+        found: list[Element | str] = []
+        for index, item in enumerate(items):
+            at = pointer_join(where, index) if isinstance(value, list) else where
+            if isinstance(item, str):
+                target = self._reference(element, term, rule, item, at, ctx)
+                if target is not None:
+                    found.append(target)
+            elif isinstance(item, dict):
+                if rule.get("childOf") or rule.get("in"):
+                    self._error("refObjectNotAllowed", f"{term!r} must name a value", at,
+                                element.id, prop=term)
+                    continue
+                if rule.get("kind") == "iri" and "@id" not in item:
+                    self._error("missingRequiredId", f"an inline {term!r} needs an @id", at,
+                                element.id, prop=term)
+                    continue
+                segment = _segment_of(item) if term in ("contents", "fields", "enumValues",
+                                                        "properties") else None
+                child = self._element(item, at, ctx, classes, inferable, element, term,
+                                      segment=segment)
+                if child is not None:
+                    found.append(child)
+            else:
+                self._error("refNotStringOrObject", f"{term!r} must be a DTMI, a term or an object",
+                            at, element.id, prop=term, value=item)
+        element.children[term] = found
+        self._unique(element, term, rule, found, where)
+
+    def _reference(
+        self,
+        element: Element,
+        term: str,
+        rule: dict[str, Any],
+        item: str,
+        at: str,
+        ctx: Context,
+    ) -> str | None:
+        lang = ctx.language
+        classes = rule.get("classes") or []
+        allowed_in = rule.get("in")
+        iri = lang.terms.get(item)
+        if iri is None and item in lang.iris:
+            iri = item
+        if iri is not None:
+            kind, name = lang.iris[iri]
+            if allowed_in is not None and name not in allowed_in:
+                self._error("notRequiredValue" if False else "badDtmiOrTerm" if False else
+                            "incorrectPropertyValue", f"{item!r} is not allowed for {term!r}",
+                            at, element.id, prop=term, value=item)
+                return None
+            if rule.get("childOf"):
+                return name
+            cls = instance_class(name)
+            if cls is None or (classes and not any(is_subclass(lang, cls, c) for c in classes)):
+                self._error("notRequiredType" if cls else "badDtmiOrTerm",
+                            f"{item!r} is not a valid {term}", at, element.id, prop=term,
+                            value=item)
+                return None
+            return name
+        if rule.get("childOf"):
+            self._error("notRequiredValue", f"{item!r} is not a valid {term}", at, element.id,
+                        prop=term, value=item)
+            return None
+        pattern = rule.get("pattern")
+        good = _compiled(pattern).match(item) if pattern else self._id_pattern(lang).match(item)
+        if item.startswith("dtmi:") and good:
+            if allowed_in is not None:
+                self._error("incorrectPropertyValue", f"{item!r} is not allowed for {term!r}", at,
+                            element.id, prop=term, value=item)
+                return None
+            self.references.append(Reference(item, classes, element, term, at))
+            return item
+        if not item.startswith("dtmi:") or not DTMI_UNVERSIONED.match(item):
+            name = "identifierNotDtmi" if term == "target" else "badDtmiOrTerm"
+        else:
+            name = "badDtmiOrTerm"
+        self._error(name, f"{item!r} is neither a DTMI nor a term", at, element.id,
+                    prop=term, value=item)
+        return None
+
+    def _unique(
+        self, element: Element, term: str, rule: dict[str, Any], found: list[Element | str],
+        where: str,
+    ) -> None:
+        for key in rule.get("unique", []):
+            seen: set[Any] = set()
+            for child in found:
+                if not isinstance(child, Element):
+                    continue
+                value = child.values.get(key)
+                if value is None or isinstance(value, dict | list):
+                    continue
+                marker = (type(value).__name__, value)
+                if marker in seen:
+                    self._error("nonUniquePropertyValue", f"{key} {value!r} is not unique in "
+                                f"{term!r}", where, element.id, prop=term, value=value)
+                seen.add(marker)
+
+
+Visitor = Callable[[Element], None]
+
+
+_PATTERN_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(text: str) -> re.Pattern[str]:
+    found = _PATTERN_CACHE.get(text)
+    if found is None:
+        found = _PATTERN_CACHE[text] = re.compile(text)
+    return found
+
+
+def pointer_join(path: str, part: str | int) -> str:
+    return path + pointer(part)
+
+
+def _segment_of(item: dict[str, Any]) -> str | None:
+    name = item.get("name")
+    return name if isinstance(name, str) and _NAME.match(name) else None
+
+
+def _synthetic_id(parent: Element | None, prop: str | None, segment: str | None) -> str:
+    base, _, version = (parent.id if parent else "dtmi:anonymous;1").partition(";")
+    tail = f":_{prop}" + (f":__{segment}" if segment else "")
+    return f"{base}{tail};{version or '1'}"
+
+
+def _applies_to(lang: Any, cotype: str) -> list[str] | None:
+    entry = lang.classes.get(cotype)
+    current: str | None = cotype
+    seen = 0
+    while entry is not None and seen < 16:
+        if "appliesTo" in entry:
+            return list(entry["appliesTo"])
+        current = entry.get("super")
+        entry = lang.classes.get(current) if current else None
+        seen += 1
+    if entry is None and current == cotype and lang.version == 2:
+        return ["Property", "Telemetry", "Relationship"] if not cotype.endswith("Unit") else None
+    return None
+
+
+def _cotype_props(lang: Any, cotype: str) -> dict[str, dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    chain: list[dict[str, Any]] = []
+    entry = lang.classes.get(cotype)
+    if entry is None and lang.version == 2:
+        return {"unit": {"classes": ["Unit"], "kind": "node", "min": 1, "max": 1, "childOf": cotype}}
+    while entry is not None and len(chain) < 16:
+        chain.append(entry)
+        parent = entry.get("super")
+        entry = lang.classes.get(parent) if parent else None
+    for found in reversed(chain):
+        for term, rule in found["props"].items():
+            if term == "schema":
+                continue  # semantic types narrow the schema; checked in semantics
+            merged[term] = {**merged.get(term, {}), **rule}
+    return merged
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value, without recursion (hostile input cannot blow the stack)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > deepest:
+            deepest = level
+            if deepest > MAX_NESTING:
+                return deepest
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
