@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from twinkit.dtdl.elements import Element, Reference, is_subclass
+from twinkit.dtdl.elements import GEOSPATIAL, Element, Reference, is_subclass
 from twinkit.dtdl.errors import PREFIX, ParsingError
 from twinkit.dtdl.metamodel_tables import LANGUAGES
 
@@ -69,6 +69,13 @@ class Semantics:
             target = self.by_id.get(ref.target)
             if target is None or not ref.classes:
                 continue
+            home = _partition(target)
+            if home is not target and home is not _partition(ref.source):
+                self._error(ref.source, "crossPartitionReference",
+                            f"{ref.target} belongs to {home.id if home else '?'}", ref.path,
+                            secondary=ref.target, prop=ref.prop,
+                            value=home.id if home else None)
+                continue
             if not any(target.is_a(c) for c in ref.classes):
                 self._error(ref.source, "notRequiredType" if ref.prop != "extends" else "badType",
                             f"{ref.target} is a {target.cls}, not a {' or '.join(ref.classes)}",
@@ -109,8 +116,14 @@ class Semantics:
         reported = False
         while stack:
             element, depth, trail = stack.pop()
-            follow = props if (narrow or element is root) else list(element.children)
+            follow = props if narrow else list(element.children)
             for prop in follow:
+                if excluded == "Array" and any(
+                    isinstance(c, str) and c in GEOSPATIAL for c in element.children.get(prop, [])
+                ):
+                    self._error(root, "excludedType", f"a geospatial schema holds arrays, "
+                                f"not allowed under {root.id}")
+                    return
                 for child in self._targets(element, prop):
                     counted = prop in props
                     level = depth + (1 if counted else 0)
@@ -213,8 +226,7 @@ class Semantics:
                 self._error(element, "notRequiredValue",
                             f"unit {units[0]!r} does not measure {cotype}", prop="unit",
                             value=units[0])
-            if lang.version >= 3:
-                self._numeric_schema(element, cotype)
+            self._numeric_schema(element, cotype)
 
     def _numeric_schema(self, element: Element, cotype: str) -> None:
         for schema in element.children.get("schema", []):
@@ -263,6 +275,14 @@ class Semantics:
                     if clash and clash[0].path > element.path:
                         self._error(element, "nonUniquePropertyValue",
                                     f"{term} {value!r} is used twice", prop=term, value=value)
+
+
+def _partition(element: Element | None) -> Element | None:
+    while element is not None:
+        if element.language.classes.get(element.cls, {}).get("partition"):
+            return element
+        element = element.parent
+    return None
 
 
 def element_prop(element: Element) -> str | None:

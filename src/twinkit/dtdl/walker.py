@@ -134,17 +134,16 @@ class Walker:
                         "unrecognizedContextVersion", f"unknown DTDL version {found}", where
                     )
                     return None
-                if extensions and outer is None:
+                if extensions and outer is None and found >= 3 and version is None:
                     self._error(
                         "dtdlContextFollowsAffiliate",
                         "the DTDL context must come before extension contexts",
                         where,
                     )
                     return None
-                if version is not None and version != found:
-                    self._error(
-                        "inconsistentContext", "a nested element cannot change version", where
-                    )
+                if outer is not None and found > outer.version:
+                    self._error("inconsistentContext",
+                                "a nested element cannot raise the DTDL version", where)
                     return None
                 version = found
                 continue
@@ -159,11 +158,13 @@ class Walker:
             if not is_context_specifier(item):
                 self._error("invalidContextSpecifier", f"{item!r} is not valid", where, value=item)
                 return None
-            if version is None:
+            name = extension_name(item)
+            if version is None and name != "iotcentral":
                 self._error("missingDtdlContext", "the first context must be DTDL's", where)
                 return None
-            name = extension_name(item)
-            if name is not None and version >= 3 and name != "iotcentral":
+            if version is None and name == "iotcentral":
+                extensions.append(name)
+            elif name is not None and version is not None and version >= 3 and name != "iotcentral":
                 if name not in extensions:
                     extensions.append(name)
             elif name == "iotcentral" and version == 2:
@@ -172,7 +173,7 @@ class Walker:
             elif ";" not in item:
                 self._error("missingContextVersion", f"context {item!r} has no version", where)
                 return None
-            elif self._allow_undefined(version):
+            elif self._allow_undefined(version or 2):
                 undefined = True
             else:
                 self._error(
@@ -182,7 +183,10 @@ class Walker:
         if version is None:
             self._error("missingDtdlContext", "the DTDL context is missing", path)
             return None
-        return Context(language(version, tuple(extensions)), undefined)
+        allowed = tuple(
+            e for e in extensions if (e == "iotcentral") == (version == 2)
+        )
+        return Context(language(version, allowed), undefined)
 
     @staticmethod
     def _id_pattern(lang: Language) -> re.Pattern[str]:
@@ -244,7 +248,7 @@ class Walker:
                 continue
             where = pointer_join(path, key)
             if key.startswith("@"):
-                if lang.glob.get("restrictKeywords") or key in ("@graph", "@value", "@language"):
+                if lang.glob.get("restrictKeywords") or key == "@graph":
                     self._error(
                         "keywordDisallowed", f"keyword {key} is not allowed", where,
                         identifier, prop=prop, value=key,
@@ -333,6 +337,8 @@ class Walker:
                         material.append(cls)
                 elif cls not in cotypes:
                     cotypes.append(cls)
+            elif known is not None and ctx.undefined_extension:
+                undefined.append(item)
             elif known is not None:
                 self._error(
                     "typeIrrelevantDtmiOrTerm", f"{item!r} is not a type", where, identifier,
@@ -350,8 +356,6 @@ class Walker:
                     self._error("typeIrrelevantDtmiOrTerm", f"type {item!r} is not defined",
                                 where, identifier, value=item)
                     ok = False
-            elif ctx.undefined_extension or (ctx.version == 2 and ":" not in item):
-                undefined.append(item)
             elif ":" in item or "/" in item:
                 if ctx.version == 2:
                     undefined.append(item)
@@ -359,6 +363,8 @@ class Walker:
                     self._error("typeNotDtmiNorTerm", f"{item!r} is neither a DTMI nor a term",
                                 where, identifier, value=item)
                     ok = False
+            elif ctx.undefined_extension or ctx.version == 2:
+                undefined.append(item)
             else:
                 self._error("typeUndefinedTerm", f"type {item!r} is not defined", where,
                             identifier, value=item)
