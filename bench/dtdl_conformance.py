@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,22 @@ def _expected_ids(case: dict[str, Any]) -> set[str] | None:
     return {e.get("ValidationID") or e.get("validationID") for e in errors}
 
 
+def _resolver(case: dict[str, Any]) -> Callable[[list[str]], list[Any]] | None:
+    """Answer the parser's requests from the case's recorded ``resolution`` exchanges."""
+    exchanges = case.get("resolution") or case.get("partialResolution")
+    if not exchanges:
+        return None
+
+    def resolve(dtmis: list[str]) -> list[Any]:
+        found: list[Any] = []
+        for exchange in exchanges:
+            if set(exchange.get("request", [])) & set(dtmis):
+                found.extend(exchange.get("response") or [])
+        return found
+
+    return resolve
+
+
 class Tally:
     def __init__(self) -> None:
         self.cases = 0
@@ -74,12 +91,18 @@ def run(dirs: list[Path], out: Path | None) -> dict[str, Tally]:
                 for index, case in enumerate(_cases(path)):
                     result = parse(
                         case.get("input", []),
-                        options=ParseOptions.from_flags(case.get("options") or []),
+                        options=ParseOptions.from_flags(
+                            case.get("options") or [], case.get("maxDtdlVersion")
+                        ),
+                        resolver=_resolver(case),
                     )
                     accepted = result.ok
                     ids = sorted({e.validation_id for e in result.errors})
                     expected = _expected_ids(case)
-                    for key in (f"{folder.name}", f"{folder.name} {_version(path, case)}",
+                    label = f"{folder.parent.name}/{folder.name}" if folder.name == "spec" else (
+                        folder.name
+                    )
+                    for key in (label, f"{label} {_version(path, case)}",
                                 f"all {_version(path, case)}"):
                         tally = tallies[key]
                         tally.cases += 1

@@ -84,7 +84,12 @@ def _kind_of(iri: str, classes: dict[str, Any]) -> str:
 
 
 def extension_name(specifier: str) -> str | None:
-    return _EXTENSIONS.get(specifier)
+    """The extension a context specifier names; later versions of a known extension
+    (``dtmi:dtdl:extension:annotation;2``) are read with the rules of the version we know."""
+    found = _EXTENSIONS.get(specifier)
+    if found is None and specifier.startswith("dtmi:dtdl:extension:") and ";" in specifier:
+        found = _EXTENSIONS.get(specifier.rsplit(";", 1)[0] + ";1")
+    return found
 
 
 def is_context_specifier(value: str) -> bool:

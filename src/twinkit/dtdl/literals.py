@@ -95,7 +95,7 @@ class LiteralChecker:
                 self._error("valueObjectGraph", "a value object cannot have @graph", where,
                             element.id, prop=term)
                 return _INVALID
-            if key == "@language" and kind != "langString":
+            if key == "@language" and (kind != "literal" or element.language.version >= 3):
                 self._error("valueObjectLanguage", "only text values have a language", where,
                             element.id, prop=term)
                 return _INVALID
@@ -109,13 +109,29 @@ class LiteralChecker:
                 self._error("valueObjectInvalidProp", f"{key!r} not allowed in a value object",
                             where, element.id, prop=term)
                 return _INVALID
-        return item["@value"]
+        value = item["@value"]
+        if kind == "literal" and isinstance(item.get("@type"), str | list):
+            raw = item["@type"]
+            xsd = str(raw[0] if isinstance(raw, list) else raw).replace(_XSD, "xsd:")
+            expected = {"xsd:boolean": bool, "xsd:string": str, "xsd:integer": int}.get(xsd)
+            if expected is not None and (
+                not isinstance(value, expected) or (expected is int and isinstance(value, bool))
+            ):
+                label = xsd.split(":")[1]
+                self._error(f"{label}ValueNot{label.capitalize()}", f"{term!r} is not a {label}",
+                            where, element.id, prop=term, value=value)
+                self._error("literalNotValid", f"{term!r} does not match its @type", where,
+                            element.id, prop=term, value=value)
+                return _INVALID
+        return value
 
     def _value_type(self, element: Element, term: str, kind: str, raw: Any, where: str) -> bool:
         """A value object's ``@type`` must name the property's XSD datatype, once."""
         items = raw if isinstance(raw, list) else [raw]
         ok = len(items) == 1 and isinstance(items[0], str)
-        if ok and kind != "literal":
+        if ok and kind == "literal":
+            return self._typed_literal(element, term, items[0].replace(_XSD, "xsd:"), where)
+        if ok:
             name = items[0].replace(_XSD, "xsd:")
             ok = name == f"xsd:{kind}" or (kind == "integer" and name == "xsd:int")
         if not ok:
@@ -123,6 +139,16 @@ class LiteralChecker:
                         "literalTypeNotSingular", f"{term!r} value object has a wrong @type",
                         where, element.id, prop=term)
         return ok
+
+    def _typed_literal(self, element: Element, term: str, xsd: str, where: str) -> bool:
+        """A literal of open type (``enumValue``) written as a typed value object."""
+        expected = {"xsd:boolean": "boolean", "xsd:string": "string", "xsd:integer": "integer",
+                    "xsd:int": "integer"}.get(xsd)
+        if expected is None:
+            self._error("literalNotValid", f"{term!r} has an unknown datatype {xsd}", where,
+                        element.id, prop=term)
+            return False
+        return True
 
     def _scalar(
         self,

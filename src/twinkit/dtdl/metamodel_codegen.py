@@ -2,8 +2,8 @@
 
 Run by hand when the metamodel changes::
 
-    PYTHONPATH=src python -m twinkit.dtdl.metamodel_codegen /path/to/dtdl > \
-        src/twinkit/dtdl/metamodel_tables.py
+    python src/twinkit/dtdl/metamodel_codegen.py /path/to/dtdl > /tmp/tables.py && \
+        mv /tmp/tables.py src/twinkit/dtdl/metamodel_tables.py
 
 The validator never reads the metamodel at run time: the rules are compiled into a
 plain Python literal so the package works on a machine without the spec folders.
@@ -50,7 +50,19 @@ def _classes_of(node: dict[str, Any]) -> list[str]:
     return sorted(set(found))
 
 
-def _constraint(raw: dict[str, Any]) -> dict[str, Any]:
+def _versions_of(node: dict[str, Any], own: int | None) -> list[int]:
+    """DTDL versions a class reference admits: a versioned DTMI names its version, a bare
+    term means the defining language's own version."""
+    found: set[int] = set()
+    if "sh:class" in node:
+        iri = node["sh:class"]
+        found.add(int(iri.rsplit(";", 1)[1]) if iri.startswith("dtmi:") and ";" in iri else own or 0)
+    for alt in node.get("sh:or", []):
+        found.update(_versions_of(alt, own))
+    return sorted(found)
+
+
+def _constraint(raw: dict[str, Any], own: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, name in (
         ("sh:minCount", "min"),
@@ -69,6 +81,7 @@ def _constraint(raw: dict[str, Any]) -> dict[str, Any]:
     classes = _classes_of(raw)
     if classes:
         out["classes"] = classes
+        out["versions"] = _versions_of(raw, own)
     if "sh:in" in raw:
         out["in"] = sorted({short(v) for v in raw["sh:in"]})
     kind = raw.get("sh:nodeKind")
@@ -98,7 +111,10 @@ def _class(node: dict[str, Any], version: int | None) -> dict[str, Any]:
         "material": "dtmm:Material" in types,
         "partition": "dtmm:Partition" in types,
         "extensible": "dtmm:Extensible" in types,
-        "props": {short(p["sh:path"]): _constraint(p) for p in node.get("sh:property", [])},
+        "props": {
+            short(p["sh:path"]): _constraint(p, node.get("dtmm:dtdlVersion", version))
+            for p in node.get("sh:property", [])
+        },
     }
     if "sh:or" in node:
         entry["appliesTo"] = _classes_of(node)

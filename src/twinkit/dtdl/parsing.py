@@ -32,9 +32,10 @@ class ParseOptions:
     """
 
     allow_undefined_extensions: bool | None = None
+    max_dtdl_version: int | None = None
 
     @classmethod
-    def from_flags(cls, flags: Iterable[str]) -> ParseOptions:
+    def from_flags(cls, flags: Iterable[str], max_dtdl_version: int | None = None) -> ParseOptions:
         """Read the reference parser's option names (``AllowUndefinedExtensions``...)."""
         allow: bool | None = None
         for flag in flags:
@@ -42,7 +43,7 @@ class ParseOptions:
                 allow = True
             elif flag == "DisallowUndefinedExtensions":
                 allow = False
-        return cls(allow)
+        return cls(allow, max_dtdl_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ def parse(
     Returns every error found; ``interfaces`` is filled only when there are none.
     """
     options = options or ParseOptions()
-    walker = Walker(options.allow_undefined_extensions)
+    walker = Walker(options.allow_undefined_extensions, options.max_dtdl_version)
     for index, document in enumerate(documents):
         walker.document(document, names[index] if names else index)
     semantics = _resolve(walker, resolver, len(documents))
@@ -105,7 +106,8 @@ def _resolve(walker: Walker, resolver: Resolver | None, first_extra: int) -> Sem
         if resolver is None or not missing:
             break
         asked.update(missing)
-        for document in resolver(missing):
+        answer = resolver(missing)
+        for document in answer if isinstance(answer, list) else []:
             walker.document(document, f"<resolved {extra}>")
             extra += 1
         semantics = Semantics(walker.elements, walker.references)

@@ -30,6 +30,7 @@ from twinkit.dtdl.elements import (
 )
 from twinkit.dtdl.errors import PREFIX, ParsingError
 from twinkit.dtdl.literals import LiteralChecker
+from twinkit.dtdl.metamodel_tables import LANGUAGES
 from twinkit.model.errors import pointer
 
 MAX_NESTING = 64
@@ -41,8 +42,9 @@ _NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?$")
 class Walker:
     """Turns the JSON of one batch into :class:`Element` objects plus errors."""
 
-    def __init__(self, allow_undefined: bool | None) -> None:
+    def __init__(self, allow_undefined: bool | None, max_version: int | None = None) -> None:
         self.allow_undefined = allow_undefined
+        self.max_version = max_version
         self.errors: list[ParsingError] = []
         self.elements: list[Element] = []
         self.references: list[Reference] = []
@@ -129,12 +131,20 @@ class Walker:
                         value=item,
                     )
                     return None
+                if self.max_version is not None and found > self.max_version:
+                    self._error("disallowedContextVersion",
+                                f"DTDL v{found} is above the allowed v{self.max_version}", where,
+                                value=item)
+                    return None
                 if found not in SUPPORTED_VERSIONS:
                     self._error(
                         "unrecognizedContextVersion", f"unknown DTDL version {found}", where
                     )
                     return None
-                if extensions and outer is None and found >= 3 and version is None:
+                seen_here = any(DTDL_CONTEXT.match(str(x)) for x in items[:index])
+                if (extensions and outer is None and found >= 3 and version is None) or (
+                    seen_here and len(extensions) > (len(outer.language.names) - 1 if outer else 0)
+                ):
                     self._error(
                         "dtdlContextFollowsAffiliate",
                         "the DTDL context must come before extension contexts",
@@ -157,6 +167,11 @@ class Walker:
                 return None
             if not is_context_specifier(item):
                 self._error("invalidContextSpecifier", f"{item!r} is not valid", where, value=item)
+                return None
+            if "." in item.rsplit(";", 1)[-1] and (version or 2) < 4:
+                self._error("invalidContextSpecifierForVersion",
+                            f"DTDL v{version or 2} context specifiers have no minor version",
+                            where, value=item)
                 return None
             name = extension_name(item)
             if version is None and name != "iotcentral":
@@ -294,7 +309,7 @@ class Walker:
         if not self._id_pattern(self._lang).match(raw):
             self._error("invalidId", f"{raw!r} is not a valid DTMI", where, value=raw)
             return None, False
-        if any(raw.startswith(p) for p in ("dtmi:dtdl:", "dtmi:standard:")):
+        if any(raw.startswith(p) for p in _reserved(self._lang)):
             self._error("reservedId", f"{raw!r} uses a reserved prefix", where, value=raw)
             return None, False
         return raw, True
@@ -379,7 +394,7 @@ class Walker:
             return None, [], []
         cls = material[0]
         entry = lang.classes[cls]
-        if entry.get("abstract") or (
+        if entry.get("abstract") or is_subclass(lang, cls, "PrimitiveSchema") or (
             allowed is not None and not any(is_subclass(lang, cls, a) for a in allowed)
         ):
             self._error("badType", f"a {cls} is not allowed here", where,
@@ -394,6 +409,11 @@ class Walker:
     ) -> None:
         entry = lang.classes.get(cotype)
         applies = _applies_to(lang, cotype)
+        if lang.version == 2 and entry is not None and entry.get("version") == 3 and applies:
+            if any(is_subclass(lang, cls, a) for a in applies):
+                self._error("invalidCotypeVersion", f"{cotype} needs DTDL v3", where, identifier,
+                            value=cotype)
+                return
         if applies is None or not any(is_subclass(lang, cls, a) for a in applies):
             self._error("invalidCotype", f"{cotype} cannot be applied to a {cls}", where,
                         identifier, value=cotype)
@@ -509,6 +529,14 @@ class Walker:
                                                         "properties") else None
                 child = self._element(item, at, ctx, classes, inferable, element, term,
                                       segment=segment)
+                versions = rule.get("versions") or []
+                if child is not None and versions and child.language.version not in versions and (
+                    child.language.version < 4 and max(versions) < 4
+                ):
+                    self._error("inconsistentContext", f"a DTDL v{child.language.version} "
+                                f"element cannot appear in {term!r} here", at, element.id,
+                                prop=term)
+                    continue
                 if child is not None:
                     found.append(child)
             else:
@@ -614,6 +642,13 @@ def _synthetic_id(parent: Element | None, prop: str | None, segment: str | None)
     base, _, version = (parent.id if parent else "dtmi:anonymous;1").partition(";")
     tail = f":_{prop}" + (f":__{segment}" if segment else "")
     return f"{base}{tail};{version or '1'}"
+
+
+def _reserved(lang: Language) -> tuple[str, ...]:
+    prefixes: list[str] = ["dtmi:dtdl:", "dtmi:standard:"]
+    for name in lang.names:
+        prefixes.extend(LANGUAGES[name]["global"].get("reservedPrefix", []))
+    return tuple(prefixes)
 
 
 def _applies_to(lang: Any, cotype: str) -> list[str] | None:
