@@ -74,6 +74,8 @@ def _kind_of(iri: str, classes: dict[str, Any]) -> str:
     parts = iri.split(";")[0].split(":")
     if ":property:" in iri or (len(parts) >= 5 and parts[-2][:1].isupper() and "extension" in iri):
         return "property"
+    if ":enum:" in iri:
+        return "enum"
     if ":unitprefix:" in iri:
         return "prefix"
     if ":unit:" in iri:

@@ -49,6 +49,7 @@ class Reference:
     source: Element
     prop: str
     path: str
+    versions: list[int] = field(default_factory=list)
 
 
 @dataclass

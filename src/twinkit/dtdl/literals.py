@@ -101,7 +101,9 @@ class LiteralChecker:
                 return _INVALID
             if key == "@type" and not self._value_type(element, term, kind, item[key], where):
                 return _INVALID
-            if key.startswith("@") and key not in _VALUE_KEYS:
+            if key.startswith("@") and key not in _VALUE_KEYS and (
+                element.language.glob.get("restrictKeywords")
+            ):
                 self._error("valueObjectKeyword", f"keyword {key} not allowed", where, element.id,
                             prop=term)
                 return _INVALID

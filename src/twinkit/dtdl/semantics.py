@@ -76,6 +76,12 @@ class Semantics:
                             secondary=ref.target, prop=ref.prop,
                             value=home.id if home else None)
                 continue
+            version = target.language.version
+            if ref.versions and version not in ref.versions and max(ref.versions) < 4:
+                self._error(ref.source, "disallowedVersionReference",
+                            f"{ref.target} is DTDL v{version}, not allowed here", ref.path,
+                            secondary=ref.target, prop=ref.prop)
+                continue
             if not any(target.is_a(c) for c in ref.classes):
                 self._error(ref.source, "notRequiredType" if ref.prop != "extends" else "badType",
                             f"{ref.target} is a {target.cls}, not a {' or '.join(ref.classes)}",
@@ -228,6 +234,19 @@ class Semantics:
                             value=units[0])
             self._numeric_schema(element, cotype)
 
+    def _override(self, element: Element, key: str, ref: str) -> None:
+        target = element.values.get(ref)
+        overridden = element.children.get("overrides", [])
+        if element.parent is None or not overridden or not isinstance(overridden[0], str):
+            return
+        for sibling in self._targets(element.parent, element_prop(element) or ""):
+            if sibling is element or sibling.values.get(key) != target:
+                continue
+            if overridden[0] not in _supplemental(sibling):
+                self._error(element, "matchingPropertyNotSupplemental",
+                            f"{overridden[0]!r} of {target!r} cannot be overridden",
+                            prop="overrides", value=overridden[0])
+
     def _numeric_schema(self, element: Element, cotype: str) -> None:
         for schema in element.children.get("schema", []):
             if isinstance(schema, str):
@@ -246,6 +265,8 @@ class Semantics:
             entry = lang.classes.get(cotype, {})
             for rule in entry.get("siblings", []):
                 key, ref = rule.get("dtmm:keyProperty"), rule.get("dtmm:keyrefProperty")
+                if rule.get("dtmm:path") == "overrides" and key and ref:
+                    self._override(element, str(key), str(ref))
                 if rule.get("dtmm:path") or not key or not ref:
                     continue
                 target = element.values.get(ref)
@@ -254,10 +275,12 @@ class Semantics:
                     continue
                 siblings = [s for s in self._targets(parent, element_prop(element) or "")
                             if s is not element and s.values.get(key) == target]
-                if not siblings:
-                    self._error(element, "idReference",
-                                f"{ref} {target!r} names no sibling", prop=ref, value=target)
-                    continue
+                kinds = [c.get("sh:class") for c in rule.get("sh:or", [])]
+                for sibling in siblings:
+                    if kinds and not any(sibling.is_a(str(k).split(":")[-1].split(";")[0])
+                                         for k in kinds):
+                        self._error(element, "notSiblingRequiredType",
+                                    f"{target!r} is a {sibling.cls}", prop=ref, value=target)
                 forbidden = rule.get("sh:not", {})
                 if isinstance(forbidden, dict) and any(
                     forbidden.get("sh:class") in s.cotypes for s in siblings
@@ -275,6 +298,18 @@ class Semantics:
                     if clash and clash[0].path > element.path:
                         self._error(element, "nonUniquePropertyValue",
                                     f"{term} {value!r} is used twice", prop=term, value=value)
+
+
+def _supplemental(element: Element) -> set[str]:
+    """Properties an element has because of its cotypes (``unit`` from a semantic type)."""
+    found: set[str] = set()
+    for cotype in element.cotypes:
+        entry = element.language.classes.get(cotype)
+        while entry is not None:
+            found.update(entry["props"])
+            parent = entry.get("super")
+            entry = element.language.classes.get(parent) if parent else None
+    return found
 
 
 def _partition(element: Element | None) -> Element | None:

@@ -168,7 +168,7 @@ class Walker:
             if not is_context_specifier(item):
                 self._error("invalidContextSpecifier", f"{item!r} is not valid", where, value=item)
                 return None
-            if "." in item.rsplit(";", 1)[-1] and (version or 2) < 4:
+            if "." in item.rsplit(";", 1)[-1] and (version or 2) < 3:
                 self._error("invalidContextSpecifierForVersion",
                             f"DTDL v{version or 2} context specifiers have no minor version",
                             where, value=item)
@@ -180,6 +180,9 @@ class Walker:
             if version is None and name == "iotcentral":
                 extensions.append(name)
             elif name is not None and version is not None and version >= 3 and name != "iotcentral":
+                if name not in extensions:
+                    extensions.append(name)
+            elif name is not None and name != "iotcentral" and version == 2:
                 if name not in extensions:
                     extensions.append(name)
             elif name == "iotcentral" and version == 2:
@@ -198,9 +201,7 @@ class Walker:
         if version is None:
             self._error("missingDtdlContext", "the DTDL context is missing", path)
             return None
-        allowed = tuple(
-            e for e in extensions if (e == "iotcentral") == (version == 2)
-        )
+        allowed = tuple(e for e in extensions if e != "iotcentral" or version == 2)
         return Context(language(version, allowed), undefined)
 
     @staticmethod
@@ -567,9 +568,9 @@ class Walker:
                             "incorrectPropertyValue", f"{item!r} is not allowed for {term!r}",
                             at, element.id, prop=term, value=item)
                 return None
-            if rule.get("childOf"):
+            if rule.get("childOf") or not classes:
                 return name
-            cls = instance_class(name)
+            cls = "Enum" if kind == "enum" else instance_class(name)
             if cls is None or (classes and not any(is_subclass(lang, cls, c) for c in classes)):
                 self._error("notRequiredType" if cls else "badDtmiOrTerm",
                             f"{item!r} is not a valid {term}", at, element.id, prop=term,
@@ -587,7 +588,9 @@ class Walker:
                 self._error("incorrectPropertyValue", f"{item!r} is not allowed for {term!r}", at,
                             element.id, prop=term, value=item)
                 return None
-            self.references.append(Reference(item, classes, element, term, at))
+            self.references.append(
+                Reference(item, classes, element, term, at, rule.get("versions") or [])
+            )
             return item
         if not item.startswith("dtmi:") or not DTMI_UNVERSIONED.match(item):
             name = "identifierNotDtmi" if term == "target" else "badDtmiOrTerm"
