@@ -1,0 +1,8 @@
+"""The HTTP API: ``create_app(platform)`` gives the ASGI app ``twinkit serve`` runs."""
+
+from twinkit.api.app import create_app
+from twinkit.api.commands import CommandOutcome, CommandSender
+from twinkit.api.feeds import changes
+from twinkit.api.metrics import ApiMetrics
+
+__all__ = ["ApiMetrics", "CommandOutcome", "CommandSender", "changes", "create_app"]

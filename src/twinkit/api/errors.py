@@ -1,0 +1,100 @@
+"""Every failure a client can cause, rendered one way: ``{"error": {code, message, path}}``.
+
+``path`` is a JSON pointer into the request body (or the name of the query or
+path parameter), so a client can always find what to fix. Bad input never
+becomes a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from twinkit.api.metrics import ApiMetrics
+from twinkit.api.wire import respond
+from twinkit.model.errors import TwinkitError, pointer
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    411: "length_required",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
+
+
+def error_body(code: str, message: str, path: str = "") -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "path": path}}
+
+
+def validation_pointer(loc: Sequence[Any]) -> str:
+    """A pydantic error location as a JSON pointer, without FastAPI's body/query prefix."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return pointer(*(p for p in parts if isinstance(p, str | int)))
+
+
+def install_error_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
+    async def twinkit_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, TwinkitError)
+        metrics.rejected("http", exc.code)
+        return respond(exc.to_json(), exc.status)
+
+    async def request_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
+        first: dict[str, Any] = errors[0] if errors else {"loc": (), "msg": "invalid"}
+        if first.get("type") == "json_invalid":
+            metrics.rejected("http", "malformed_json")
+            detail = first.get("ctx", {}).get("error", "JSON decode error")
+            message = f"the body is not valid JSON: {detail} at character {first['loc'][-1]}"
+            return respond(error_body("malformed_json", message, ""), 400)
+        metrics.rejected("http", "invalid_request")
+        path = validation_pointer(first.get("loc", ()))
+        message = f"{first.get('msg', 'invalid')}" + (f" (at {path})" if path else "")
+        body = error_body("invalid_request", message, path)
+        body["error"]["details"] = [
+            {"path": validation_pointer(e.get("loc", ())), "message": e.get("msg", "")}
+            for e in errors
+        ]
+        return respond(body, 422)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        cause = exc.__cause__
+        if isinstance(cause, TwinkitError):  # e.g. the body limit tripped while FastAPI read it
+            return await twinkit_error(request, cause)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        if exc.status_code == 404:
+            message = f"no route {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        metrics.rejected("http", code)
+        return respond(error_body(code, message), exc.status_code, headers=dict(exc.headers or {}))
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return respond(error_body("internal", "internal error; see the server log"), 500)
+
+    app.add_exception_handler(TwinkitError, twinkit_error)
+    app.add_exception_handler(RequestValidationError, request_invalid)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, internal_error)

@@ -1,0 +1,128 @@
+"""Prometheus metrics of one app, in a registry of its own.
+
+Each app gets its own :class:`ApiMetrics` (tests and embedded uses create many
+apps in one process; a global registry would mix their counts). The MQTT side
+can share it: build one ``ApiMetrics`` and hand it to ``create_app`` and to the
+ingest, and ``/metrics`` shows both.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class ApiMetrics:
+    """Counters for requests, rejected inputs, ingested values and live feeds."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "twinkit_http_requests",
+            "HTTP requests by route template, method and status",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "twinkit_http_request_seconds",
+            "HTTP request latency by route template (feeds excluded)",
+            ["method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=r,
+        )
+        self.twins = Gauge("twinkit_twins", "Twins stored, counted at scrape time", registry=r)
+        self.rejections = Counter(
+            "twinkit_rejected_inputs",
+            "Inputs refused, by surface (http, mqtt) and reason (error code)",
+            ["surface", "reason"],
+            registry=r,
+        )
+        self.ingest_messages = Counter(
+            "twinkit_ingest_messages",
+            "Telemetry messages applied, by surface",
+            ["surface"],
+            registry=r,
+        )
+        self.ingest_values = Counter(
+            "twinkit_ingest_values", "Telemetry values applied, by surface", ["surface"], registry=r
+        )
+        self.feed_clients = Gauge(
+            "twinkit_feed_clients", "Open change feeds, by transport", ["transport"], registry=r
+        )
+        self.feed_overflows = Counter(
+            "twinkit_feed_overflows",
+            "Change-feed consumers cut off for falling behind",
+            ["transport"],
+            registry=r,
+        )
+
+    def rejected(self, surface: str, reason: str) -> None:
+        self.rejections.labels(surface, reason).inc()
+
+    def ingested(self, surface: str, messages: int, values: int) -> None:
+        self.ingest_messages.labels(surface).inc(messages)
+        self.ingest_values.labels(surface).inc(values)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+_STREAMING = frozenset({"/api/v1/events", "/api/v1/ws"})
+API_PREFIX = "/api/v1"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (``/api/v1/twins/{twin_id}``), never the raw path.
+
+    Included routers keep their own relative path, so the API prefix is put back.
+    """
+    route = scope.get("route")
+    template = getattr(route, "path", None) if isinstance(route, BaseRoute) else None
+    if not isinstance(template, str) or not template:
+        return "unmatched"
+    if scope.get("path", "").startswith(API_PREFIX + "/") and not template.startswith(API_PREFIX):
+        return API_PREFIX + template
+    return template
+
+
+class RequestMetrics:
+    """ASGI middleware: count every request by its route template, time the non-streaming ones."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            template = route_template(scope)
+            method = scope.get("method", "")
+            self.metrics.requests.labels(method, template, str(status)).inc()
+            if template not in _STREAMING:
+                self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
