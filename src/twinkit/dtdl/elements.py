@@ -63,6 +63,7 @@ class Element:
     path: str
     cotypes: list[str] = field(default_factory=list)
     undefined_cotypes: list[str] = field(default_factory=list)
+    rejected_cotypes: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     """term -> literal value(s) (strings, numbers, language maps)."""
     children: dict[str, list[Element | str]] = field(default_factory=dict)

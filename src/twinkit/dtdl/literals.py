@@ -95,7 +95,7 @@ class LiteralChecker:
                 self._error("valueObjectGraph", "a value object cannot have @graph", where,
                             element.id, prop=term)
                 return _INVALID
-            if key == "@language" and (kind != "literal" or element.language.version >= 3):
+            if key == "@language" and element.language.version >= 3:
                 self._error("valueObjectLanguage", "only text values have a language", where,
                             element.id, prop=term)
                 return _INVALID
@@ -222,7 +222,14 @@ class LiteralChecker:
                     entries.append(("en", item))
                 elif isinstance(item, dict) and "@value" in item:
                     extra = set(item) - {"@value", "@language"}
-                    if extra:
+                    for key, name in (("@id", "langStringElementId"),
+                                      ("@context", "langStringElementContext"),
+                                      ("@graph", "langStringElementGraph")):
+                        if key in extra:
+                            self._error(name, f"{key} is not allowed in text", where,
+                                        element.id, prop=term)
+                            return None
+                    if extra and element.language.glob.get("restrictKeywords"):
                         self._error("langStringElementInvalidProp", f"{sorted(extra)} not allowed",
                                     where, element.id, prop=term)
                         return None

@@ -26,6 +26,7 @@ class Semantics:
         self.references = references
         self.errors: list[ParsingError] = []
         self.by_id: dict[str, Element] = {}
+        self._overrides: dict[int, dict[tuple[str, str], Element]] = {}
 
     def _error(
         self,
@@ -239,6 +240,14 @@ class Semantics:
         overridden = element.children.get("overrides", [])
         if element.parent is None or not overridden or not isinstance(overridden[0], str):
             return
+        claimed = self._overrides.setdefault(id(element.parent), {})
+        pair = (str(target), overridden[0])
+        if pair in claimed and claimed[pair] is not element:
+            self._error(element, "multipleReference",
+                        f"{overridden[0]!r} of {target!r} is overridden twice",
+                        prop="overrides", value=f"{target!r} and {overridden[0]!r}")
+            return
+        claimed[pair] = element
         for sibling in self._targets(element.parent, element_prop(element) or ""):
             if sibling is element or sibling.values.get(key) != target:
                 continue
@@ -306,7 +315,7 @@ def _supplemental(element: Element) -> set[str]:
     for cotype in element.cotypes:
         entry = element.language.classes.get(cotype)
         while entry is not None:
-            found.update(entry["props"])
+            found.update(t for t, rule in entry["props"].items() if "kind" in rule)
             parent = entry.get("super")
             entry = element.language.classes.get(parent) if parent else None
     return found

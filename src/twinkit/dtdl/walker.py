@@ -52,6 +52,8 @@ class Walker:
         self.literals = LiteralChecker(self._error)
         self._document: int | str = 0
         self._lang: Language = language(3, ())
+        self._site: tuple[str | None, str | None] = (None, None)
+        self._rejected: list[str] = []
 
     # -- errors ---------------------------------------------------------------------------
 
@@ -238,16 +240,14 @@ class Walker:
         identifier, explicit = self._identifier(obj, path, parent, prop, segment, top)
         if identifier is None:
             return None
-        material, cotypes, undefined = self._types(obj, path, ctx, identifier, allowed, inferable)
+        self._site = (parent.id if parent else None, prop)
+        material, cotypes, undefined = self._types(
+            obj, path, ctx, identifier, allowed, inferable, top
+        )
+        rejected = self._rejected
         if material is None:
             return None
         entry = lang.classes[material]
-        if top and not entry.get("partition"):
-            self._error(
-                "typeNotRootable", f"a {material} cannot be a top-level element", path,
-                value=identifier,
-            )
-            return None
         max_len = entry.get("idMaxLength") or lang.glob.get("idMaxLength")
         if explicit and max_len and len(identifier) > int(max_len):
             name = "idTooLongForType" if entry.get("idMaxLength") else "idTooLong"
@@ -258,6 +258,10 @@ class Walker:
         element.explicit_id = explicit
         self.elements.append(element)
         constraints = self._constraints(lang, material, cotypes)
+        orphans = {
+            t for c in rejected if c != "?" for t in _cotype_props(lang, c) if t not in constraints
+        }
+        element.rejected_cotypes = rejected
         seen: set[str] = set()
         for key, value in obj.items():
             if key in _KEYWORDS:
@@ -269,6 +273,10 @@ class Walker:
                         "keywordDisallowed", f"keyword {key} is not allowed", where,
                         identifier, prop=prop, value=key,
                     )
+                continue
+            if key in orphans or lang.terms.get(key) and key in orphans:
+                self._error("noTypeThatAllows", f"no valid type of {identifier} allows {key!r}",
+                            where, identifier, prop=key)
                 continue
             term = self._property_term(key, lang, constraints, element, where, ctx)
             if term is None:
@@ -323,12 +331,14 @@ class Walker:
         identifier: str,
         allowed: list[str] | None,
         inferable: str | None,
+        top: bool = False,
     ) -> tuple[str | None, list[str], list[str]]:
         lang = ctx.language
         raw = obj.get("@type")
         where = pointer_join(path, "@type")
         if "@type" not in obj:
             if inferable is not None:
+                self._rejected = []
                 return inferable, [], []
             self._error("missingType", "element needs an @type", path, identifier)
             return None, [], []
@@ -385,40 +395,55 @@ class Walker:
                 self._error("typeUndefinedTerm", f"type {item!r} is not defined", where,
                             identifier, value=item)
                 ok = False
+        parent_id, prop = self._site
         if len(material) != 1:
-            if not material and ok:
-                self._error("badType", "no DTDL class among the types", where,
-                            secondary=identifier)
-            elif len(material) > 1:
+            if len(material) > 1:
                 self._error("multipleMaterialTypes", f"conflicting types {material}", where,
                             identifier)
+            elif top:
+                self._error("typeNotRootable", "a top-level element must be an Interface",
+                            where, value=identifier)
+                self._error("badType", "no DTDL class among the types", where,
+                            secondary=identifier)
+            else:
+                self._error("badType", "no DTDL class among the types", where, parent_id,
+                            secondary=identifier, prop=prop)
             return None, [], []
         cls = material[0]
         entry = lang.classes[cls]
+        if top and not entry.get("partition"):
+            self._error("typeNotRootable", f"a {cls} cannot be a top-level element", where,
+                        value=identifier)
+            return None, [], []
         if entry.get("abstract") or is_subclass(lang, cls, "PrimitiveSchema") or (
             allowed is not None and not any(is_subclass(lang, cls, a) for a in allowed)
         ):
-            self._error("badType", f"a {cls} is not allowed here", where,
-                        secondary=identifier, value=cls)
+            self._error("badType", f"a {cls} is not allowed here", where, parent_id,
+                        secondary=identifier, prop=prop, value=cls)
             return None, [], []
+        valid: list[str] = []
+        self._rejected = [] if ok else ["?"]
         for cotype in cotypes:
-            self._check_cotype(lang, cls, cotype, cotypes, where, identifier)
-        return (cls if ok else None), cotypes, undefined
+            if self._check_cotype(lang, cls, cotype, cotypes, where, identifier):
+                valid.append(cotype)
+            else:
+                self._rejected.append(cotype)
+        return cls, valid, undefined
 
     def _check_cotype(
         self, lang: Any, cls: str, cotype: str, cotypes: list[str], where: str, identifier: str
-    ) -> None:
+    ) -> bool:
         entry = lang.classes.get(cotype)
         applies = _applies_to(lang, cotype)
         if lang.version == 2 and entry is not None and entry.get("version") == 3 and applies:
             if any(is_subclass(lang, cls, a) for a in applies):
                 self._error("invalidCotypeVersion", f"{cotype} needs DTDL v3", where, identifier,
                             value=cotype)
-                return
+                return False
         if applies is None or not any(is_subclass(lang, cls, a) for a in applies):
             self._error("invalidCotype", f"{cotype} cannot be applied to a {cls}", where,
                         identifier, value=cotype)
-            return
+            return False
         for required in (entry or {}).get("requiresCotype", []):
             if required not in cotypes:
                 self._error("missingCocotype", f"{cotype} also needs {required}", where,
@@ -427,6 +452,7 @@ class Walker:
             if excluded in cotypes:
                 self._error("disallowedCocotype", f"{cotype} excludes {excluded}", where,
                             identifier, value=excluded)
+        return True
 
     def _constraints(self, lang: Any, cls: str, cotypes: list[str]) -> dict[str, dict[str, Any]]:
         merged: dict[str, dict[str, Any]] = {}
@@ -480,6 +506,9 @@ class Walker:
             name = "propertyUndefinedTerm"
         self._error(name, f"property {key!r} is not allowed on a {element.cls}", where,
                     element.id, prop=key)
+        if not element.undefined_cotypes and not element.rejected_cotypes:
+            self._error("noTypeThatAllows", f"no type of {element.id} allows {key!r}", where,
+                        element.id, prop=key)
         return None
 
     # -- values ---------------------------------------------------------------------------
@@ -543,6 +572,9 @@ class Walker:
             else:
                 self._error("refNotStringOrObject", f"{term!r} must be a DTMI, a term or an object",
                             at, element.id, prop=term, value=item)
+        if items and not found and rule.get("min", 0) >= 1:
+            self._error("objectCountBelowMin", f"{term!r} has no valid value", where, element.id,
+                        prop=term)
         element.children[term] = found
         self._unique(element, term, rule, found, where)
 
@@ -665,7 +697,7 @@ def _applies_to(lang: Any, cotype: str) -> list[str] | None:
         entry = lang.classes.get(current) if current else None
         seen += 1
     if entry is None and current == cotype and lang.version == 2:
-        return ["Property", "Telemetry", "Relationship"] if not cotype.endswith("Unit") else None
+        return ["Property", "Telemetry"] if not cotype.endswith("Unit") else None
     return None
 
 
