@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,9 +18,34 @@ from twinkit import Platform
 from twinkit.api import create_app
 
 
+# (method, route template) of every request any API test made: see test_zz_openapi_coverage.
+EXERCISED: set[tuple[str, str]] = set()
+
+
+def record_exercised(app: FastAPI) -> None:
+    for metric in app.state.metrics.requests.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                EXERCISED.add((sample.labels["method"], sample.labels["route"]))
+
+
 @pytest.fixture
-def app(tk: Platform) -> FastAPI:
-    return create_app(tk, feed_keepalive=0.2)
+def app_factory(tk: Platform) -> Iterator[Callable[..., FastAPI]]:
+    made: list[FastAPI] = []
+
+    def make(**options: Any) -> FastAPI:
+        options.setdefault("feed_keepalive", 0.2)
+        made.append(create_app(tk, **options))
+        return made[-1]
+
+    yield make
+    for app in made:
+        record_exercised(app)
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., FastAPI]) -> FastAPI:
+    return app_factory()
 
 
 @pytest.fixture
@@ -55,15 +80,11 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         sock.close()
 
 
-Serve = Callable[..., Any]
-
-
 @pytest.fixture
-def serve(tk: Platform) -> Serve:
+def serve(app_factory: Callable[..., FastAPI]) -> Callable[..., Any]:
     """``async with serve(**create_app_options) as base_url`` runs a real server."""
 
     def start(**options: Any) -> Any:
-        options.setdefault("feed_keepalive", 0.2)
-        return serving(create_app(tk, **options))
+        return serving(app_factory(**options))
 
     return start
