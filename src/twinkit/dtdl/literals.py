@@ -48,6 +48,11 @@ class LiteralChecker:
         if value is None:
             self._error("propertyValueNull", f"{term!r} must not be null", where, element.id,
                         prop=term)
+            kind = {"string": "string", "integer": "integer", "boolean": "boolean"}.get(
+                datatype or "", "string" if datatype in ("duration", "langString") else "")
+            if kind:
+                self._error(f"{kind}Not{kind.capitalize()}", f"{term!r} must not be null", where,
+                            element.id, prop=term)
             return None
         if datatype == "langString":
             return self._lang_string(element, term, rule, value, where)
@@ -81,6 +86,10 @@ class LiteralChecker:
         if "@value" not in item:
             self._error(f"{kind}ObjectNoValue" if kind != "literal" else "literalNotValid",
                         f"{term!r} object has no @value", where, element.id, prop=term)
+            for key in item:
+                if not key.startswith("@"):
+                    self._error("valueObjectInvalidProp", f"{key!r} not allowed in a value "
+                                "object", where, element.id, prop=term, value=key)
             return _INVALID
         for key in item:
             if key == "@id":
@@ -185,13 +194,21 @@ class LiteralChecker:
                 self._error("integerNotInteger", f"{term!r} must be an integer", where,
                             element.id, prop=term, value=value)
                 return False
-            if "minInclusive" in rule and value < int(rule["minInclusive"]):
-                self._error("valueBelowMin", f"{term!r} must be >= {rule['minInclusive']}",
-                            where, element.id, prop=term, value=value)
+            low, high = rule.get("minInclusive"), rule.get("maxInclusive")
+            bounded = low is not None and high is not None
+            if bounded and low == high and value != low:
+                self._error("valueNotExact", f"{term!r} must be {low}", where, element.id,
+                            prop=term, value=value)
                 return False
-            if "maxInclusive" in rule and value > int(rule["maxInclusive"]):
-                self._error("valueAboveMax", f"{term!r} must be <= {rule['maxInclusive']}",
-                            where, element.id, prop=term, value=value)
+            if low is not None and value < int(low):
+                self._error("valueBelowRange" if bounded else "valueBelowMin",
+                            f"{term!r} must be >= {low}", where, element.id, prop=term,
+                            value=value)
+                return False
+            if high is not None and value > int(high):
+                self._error("valueAboveRange" if bounded else "valueAboveMax",
+                            f"{term!r} must be <= {high}", where, element.id, prop=term,
+                            value=value)
                 return False
             return True
         if kind == "boolean":
@@ -211,7 +228,8 @@ class LiteralChecker:
     ) -> dict[str, str] | None:
         limit = int(rule.get("maxLength", 1 << 30))
         texts: dict[str, str] = {}
-        entries: list[tuple[str, Any]] = []
+        entries: list[tuple[Any, Any]] = []
+        in_array = isinstance(value, list)
         if isinstance(value, str):
             entries.append(("en", value))
         elif isinstance(value, dict):
@@ -222,6 +240,8 @@ class LiteralChecker:
                     entries.append(("en", item))
                 elif isinstance(item, dict) and "@value" in item:
                     extra = set(item) - {"@value", "@language"}
+                    if element.language.version == 2 and item.get("@type") == "rdf:langString":
+                        extra.discard("@type")
                     for key, name in (("@id", "langStringElementId"),
                                       ("@context", "langStringElementContext"),
                                       ("@graph", "langStringElementGraph")):
@@ -229,12 +249,22 @@ class LiteralChecker:
                             self._error(name, f"{key} is not allowed in text", where,
                                         element.id, prop=term)
                             return None
+                    if "@type" in extra and not (
+                        element.language.version == 2 and item["@type"] == "rdf:langString"
+                    ):
+                        self._error("langStringElementType", "text cannot have a @type", where,
+                                    element.id, prop=term)
+                        return None
                     if extra and element.language.glob.get("restrictKeywords"):
                         self._error("langStringElementInvalidProp", f"{sorted(extra)} not allowed",
                                     where, element.id, prop=term)
                         return None
-                    entries.append((str(item.get("@language", "en")), item["@value"]))
+                    entries.append((item.get("@language", "en"), item["@value"]))
                 elif isinstance(item, dict):
+                    if element.language.glob.get("restrictKeywords") and item:
+                        self._error("langStringElementInvalidProp",
+                                    f"{term!r} element is a language map", where, element.id,
+                                    prop=term)
                     self._error("langStringElementNoValue", f"{term!r} element has no @value",
                                 where, element.id, prop=term)
                     return None
@@ -246,22 +276,31 @@ class LiteralChecker:
         else:
             self._error("langStringNotLangString", f"{term!r} must be text or a language map",
                         where, element.id, prop=term, value=value)
+            self._error("langStringElementNotStringOrObject", f"{term!r} must be text", where,
+                        element.id, prop=term, value=value)
             return None
+        prefix = "langStringElement" if in_array else "langString"
         for code, text in entries:
+            if not isinstance(code, str):
+                self._error("langStringElementCodeNotString", "language must be a string", where,
+                            element.id, prop=term, value=code)
+                self._error("langStringElementInvalidCode", f"{code!r} is not a language code",
+                            where, element.id, prop=term, value=code)
+                return None
             if code.startswith("@"):
                 self._error("langMapObjKeyword", f"keyword {code} in a language map", where,
                             element.id, prop=term, value=code)
                 return None
             if not _LANGUAGE_CODE.match(code):
-                self._error("langStringInvalidCode", f"{code!r} is not a language code", where,
+                self._error(f"{prefix}InvalidCode", f"{code!r} is not a language code", where,
                             element.id, prop=term, value=code)
                 return None
             if not isinstance(text, str):
-                self._error("langStringValueNotString", f"{term!r} text must be a string", where,
+                self._error(f"{prefix}ValueNotString", f"{term!r} text must be a string", where,
                             element.id, prop=term, value=text)
                 return None
             if code in texts and rule.get("uniqueLang"):
-                self._error("langStringElementCodeNotUnique", f"language {code!r} twice", where,
+                self._error(f"{prefix}CodeNotUnique", f"language {code!r} twice", where,
                             element.id, prop=term, value=code)
                 return None
             if len(text) > limit:

@@ -97,6 +97,8 @@ def _constraint(raw: dict[str, Any], own: int | None = None) -> dict[str, Any]:
             out[name] = True
     if "dtmm:uniqueProperties" in raw:
         out["unique"] = [short(p) for p in raw["dtmm:uniqueProperties"]]
+    if "dtmm:dtmiSegment" in raw:
+        out["dtmiSegment"] = short(raw["dtmm:dtmiSegment"])
     if "dtmm:dictionaryKey" in raw:
         out["dictionaryKey"] = short(raw["dtmm:dictionaryKey"])
     return out

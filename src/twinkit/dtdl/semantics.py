@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from twinkit.dtdl.elements import GEOSPATIAL, Element, Reference, is_subclass
+from twinkit.dtdl.elements import GEOSPATIAL, Element, Reference, instance_class, is_subclass
 from twinkit.dtdl.errors import PREFIX, ParsingError
 from twinkit.dtdl.metamodel_tables import LANGUAGES
 
@@ -134,6 +134,11 @@ class Semantics:
                 for child in self._targets(element, prop):
                     counted = prop in props
                     level = depth + (1 if counted else 0)
+                    if excluded and child.is_a(excluded):
+                        self._error(root, "excludedType",
+                                    f"a {excluded} is not allowed under {root.id}",
+                                    secondary=child.id)
+                        return
                     if child.id in trail:
                         if not reported:
                             name = "recursiveStructureNarrow" if narrow else "recursiveStructureWide"
@@ -221,7 +226,13 @@ class Semantics:
     def _semantic_types(self, element: Element) -> None:
         units = element.children.get("unit")
         lang = element.language
+        quantitative = [c for c in element.cotypes if _is_quantitative(c, lang)]
+        if len(quantitative) > 1:
+            self._error(element, "conflictingSupplementalTypes",
+                        f"{' and '.join(quantitative)} conflict", prop="unit")
+            return
         for cotype in element.cotypes:
+            self._cotype_schema(element, cotype)
             entry = lang.classes.get(cotype) or (
                 _QT_CLASSES.get(cotype) if lang.version == 2 else None
             )
@@ -230,10 +241,9 @@ class Semantics:
             child_of = _unit_enum(cotype)
             allowed = _UNIT_ENUMS.get(child_of or "", [])
             if units and isinstance(units[0], str) and allowed and units[0] not in allowed:
-                self._error(element, "notRequiredValue",
+                self._error(element, "wrongParent",
                             f"unit {units[0]!r} does not measure {cotype}", prop="unit",
                             value=units[0])
-            self._numeric_schema(element, cotype)
 
     def _override(self, element: Element, key: str, ref: str) -> None:
         target = element.values.get(ref)
@@ -256,17 +266,29 @@ class Semantics:
                             f"{overridden[0]!r} of {target!r} cannot be overridden",
                             prop="overrides", value=overridden[0])
 
-    def _numeric_schema(self, element: Element, cotype: str) -> None:
+    def _cotype_schema(self, element: Element, cotype: str) -> None:
+        """Semantic types narrow the schema (a Temperature is numeric, an Event is not)."""
+        lang = element.language
+        rule = _cotype_schema_rule(lang, cotype)
+        if rule is None:
+            return
+        classes: list[str] = rule.get("classes", [])
+        allowed_in: list[str] = rule.get("in", [])
         for schema in element.children.get("schema", []):
             if isinstance(schema, str):
-                cls = schema[:1].upper() + schema[1:]
-                numeric = cls in ("Double", "Float", "Integer", "Long", "Short", "Byte",
-                                  "Decimal") or cls.startswith("Unsigned")
+                if allowed_in:
+                    ok = schema in allowed_in
+                else:
+                    cls = instance_class(schema) or ("Object" if schema in GEOSPATIAL else "")
+                    target = self.by_id.get(schema)
+                    ok = (target.is_a(c) for c in classes) if target else (
+                        is_subclass(lang, cls, c) for c in classes)
+                    ok = any(ok)
             else:
-                numeric = schema.is_a("NumericSchema")
-            if not numeric:
-                self._error(element, "notRequiredType", f"{cotype} needs a numeric schema",
-                            prop="schema")
+                ok = any(schema.is_a(c) for c in classes) if classes else True
+            if not ok:
+                self._error(element, "notRequiredType", f"{cotype} does not allow this schema",
+                            prop="schema", secondary=str(schema))
 
     def _siblings(self, element: Element) -> None:
         lang = element.language
@@ -352,6 +374,19 @@ def _limits(element: Element, *, all_limits: bool = False) -> list[dict[str, Any
         current = entry.get("super")
         seen += 1
     return found
+
+
+def _cotype_schema_rule(lang: Any, cotype: str) -> dict[str, Any] | None:
+    entry = lang.classes.get(cotype) or (_QT_CLASSES.get(cotype) if lang.version == 2 else None)
+    seen = 0
+    while entry is not None and seen < 16:
+        rule = entry["props"].get("schema")
+        if rule and (rule.get("classes") or rule.get("in")):
+            return dict(rule)
+        parent = entry.get("super")
+        entry = (lang.classes.get(parent) or _QT_CLASSES.get(parent)) if parent else None
+        seen += 1
+    return None
 
 
 def _is_quantitative(cotype: str, lang: Any) -> bool:

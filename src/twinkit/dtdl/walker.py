@@ -54,6 +54,7 @@ class Walker:
         self._lang: Language = language(3, ())
         self._site: tuple[str | None, str | None] = (None, None)
         self._rejected: list[str] = []
+        self._site_rule: dict[str, Any] = {}
 
     # -- errors ---------------------------------------------------------------------------
 
@@ -191,7 +192,8 @@ class Walker:
                 if name not in extensions:
                     extensions.append(name)
             elif ";" not in item:
-                self._error("missingContextVersion", f"context {item!r} has no version", where)
+                self._error("invalidContextSpecifierForVersion",
+                            f"context {item!r} has no version", where)
                 return None
             elif self._allow_undefined(version or 2):
                 undefined = True
@@ -229,6 +231,7 @@ class Walker:
         *,
         top: bool = False,
         segment: str | None = None,
+        site_rule: dict[str, Any] | None = None,
     ) -> Element | None:
         if "@context" in obj and not top:
             inner = self._context(obj["@context"], ctx, pointer_join(path, "@context"))
@@ -241,6 +244,7 @@ class Walker:
         if identifier is None:
             return None
         self._site = (parent.id if parent else None, prop)
+        self._site_rule = site_rule or {}
         material, cotypes, undefined = self._types(
             obj, path, ctx, identifier, allowed, inferable, top
         )
@@ -291,6 +295,14 @@ class Walker:
             if term not in seen and rule.get("min", 0) >= 1:
                 literal = rule.get("kind") == "literal" or "datatype" in rule
                 name = "missingLiteralProperty" if literal else "missingObjectProperty"
+                if rule.get("cotype"):
+                    name = name.replace("missing", "missingSupplemental")
+                site = self._site_rule
+                if term == site.get("dtmiSegment") and not element.explicit_id:
+                    name = "missingDtmiSegPropertyValue"
+                elif term == site.get("dictionaryKey"):
+                    self._error("missingDictKeyPropertyValue", f"{material} needs {term!r}",
+                                path, identifier, prop=term)
                 self._error(
                     name, f"{material} requires property {term!r}", path, identifier, prop=term
                 )
@@ -340,7 +352,12 @@ class Walker:
             if inferable is not None:
                 self._rejected = []
                 return inferable, [], []
-            self._error("missingType", "element needs an @type", path, identifier)
+            parent_id, prop = self._site
+            if top:
+                self._error("typeNotRootable", "a top-level element must be an Interface",
+                            path, value=identifier)
+            self._error("badType", "element needs an @type", path, parent_id,
+                        secondary=identifier, prop=prop)
             return None, [], []
         items = raw if isinstance(raw, list) else [raw]
         if not items or not all(isinstance(t, str) for t in items):
@@ -357,7 +374,8 @@ class Walker:
                 cls = iri.split(";")[0].rsplit(":", 1)[-1] if iri else item
                 entry = lang.classes.get(cls)
                 if entry is None:
-                    cotypes.append(cls)  # a standard semantic type (v2) or unit class
+                    if cls not in cotypes:
+                        cotypes.append(cls)  # a standard semantic type (v2) or unit class
                 elif entry.get("material"):
                     if cls not in material:
                         material.append(cls)
@@ -507,7 +525,8 @@ class Walker:
         self._error(name, f"property {key!r} is not allowed on a {element.cls}", where,
                     element.id, prop=key)
         if not element.undefined_cotypes and not element.rejected_cotypes:
-            self._error("noTypeThatAllows", f"no type of {element.id} allows {key!r}", where,
+            inferred = "@type" not in element.raw
+            self._error("inferredTypeDoesNotAllow" if inferred else "noTypeThatAllows", f"no type of {element.id} allows {key!r}", where,
                         element.id, prop=key)
         return None
 
@@ -554,11 +573,16 @@ class Walker:
                 if rule.get("kind") == "iri" and "@id" not in item:
                     self._error("missingRequiredId", f"an inline {term!r} needs an @id", at,
                                 element.id, prop=term)
+                    found.append("")
                     continue
                 segment = _segment_of(item) if term in ("contents", "fields", "enumValues",
                                                         "properties") else None
+                if set(item) == {"@id"}:
+                    self._error("idReference", f"{term!r} names {item['@id']!r} by an object",
+                                at, element.id, prop=term, value=item["@id"])
+                    continue
                 child = self._element(item, at, ctx, classes, inferable, element, term,
-                                      segment=segment)
+                                      segment=segment, site_rule=rule)
                 versions = rule.get("versions") or []
                 if child is not None and versions and child.language.version not in versions and (
                     child.language.version < 4 and max(versions) < 4
@@ -575,6 +599,7 @@ class Walker:
         if items and not found and rule.get("min", 0) >= 1:
             self._error("objectCountBelowMin", f"{term!r} has no valid value", where, element.id,
                         prop=term)
+        found = [f for f in found if f != ""]
         element.children[term] = found
         self._unique(element, term, rule, found, where)
 
@@ -600,6 +625,12 @@ class Walker:
                             "incorrectPropertyValue", f"{item!r} is not allowed for {term!r}",
                             at, element.id, prop=term, value=item)
                 return None
+            if rule.get("childOf") and kind not in ("unit", "instance"):
+                self._error("notRequiredType", f"{item!r} is not a unit", at, element.id,
+                            prop=term, value=item)
+            if rule.get("childOf") and kind == "instance" and instance_class(name):
+                self._error("notRequiredType", f"{item!r} is not a unit", at, element.id,
+                            prop=term, value=item)
             if rule.get("childOf") or not classes:
                 return name
             cls = "Enum" if kind == "enum" else instance_class(name)
@@ -638,9 +669,13 @@ class Walker:
     ) -> None:
         for key in rule.get("unique", []):
             seen: set[Any] = set()
+            ids: set[str] = set()
             for child in found:
                 if not isinstance(child, Element):
                     continue
+                if child.explicit_id and child.id in ids:
+                    continue
+                ids.add(child.id)
                 value = child.values.get(key)
                 if value is None or isinstance(value, dict | list):
                     continue
