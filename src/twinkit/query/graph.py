@@ -1,0 +1,77 @@
+"""The twin graph as plain documents, for the in-memory evaluator.
+
+Built from the memory store's current states, or from the journal as it was at
+a moment (``AS OF``): every event recorded at or before the moment is folded in,
+the same fold the engine uses, so the graph is exactly the past one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from twinkit.storage.ports import Store
+from twinkit.twins.state import TwinState, apply
+
+
+@dataclass(slots=True)
+class Graph:
+    twins: dict[str, dict[str, Any]]
+    relationships: list[dict[str, Any]]
+    outgoing: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    incoming: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_states(cls, states: Iterable[TwinState]) -> Graph:
+        twins: dict[str, dict[str, Any]] = {}
+        rels: list[dict[str, Any]] = []
+        for state in states:
+            if not state.exists:
+                continue
+            twins[state.id] = state.document()
+            rels.extend(state.relationships.values())
+        rels = [r for r in rels if r["target"] in twins]
+        rels.sort(key=lambda r: (r["source"], r["id"]))
+        outgoing: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        incoming: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for rel in rels:
+            outgoing[rel["source"]].append(rel)
+            incoming[rel["target"]].append(rel)
+        return cls(twins, rels, dict(outgoing), dict(incoming))
+
+
+def current_states(store: Store) -> Iterable[TwinState]:
+    """Every live twin of an in-memory store.
+
+    MemoryStore has no public iteration yet (asked of the core); reading its dict
+    here keeps the dependency in one place.
+    """
+    states: dict[str, TwinState] = getattr(store, "_twins", {})
+    return list(states.values())
+
+
+async def states_as_of(store: Store, moment: datetime) -> list[TwinState]:
+    """Fold every journal event recorded at or before ``moment``, per twin."""
+    states: dict[str, TwinState] = {}
+    closed: set[str] = set()
+    seq = 0
+    while True:
+        events = await store.events_since(seq, limit=10_000)
+        if not events:
+            break
+        for event in events:
+            seq = event.seq
+            if event.twin in closed:
+                continue
+            if event.at > moment:
+                closed.add(event.twin)
+                continue
+            state = states.get(event.twin) or TwinState(event.twin)
+            if event.revision != state.revision + 1:
+                closed.add(event.twin)  # a gap (pruned journal): stop at what is known
+                continue
+            states[event.twin] = apply(state, event)
+    return [s for s in states.values() if s.exists]

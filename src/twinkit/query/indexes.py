@@ -1,0 +1,41 @@
+"""Expression indexes on the JSON paths that queries filter on, created the first time needed.
+
+A filter such as ``T.temperature > 30`` compiles to
+``json_extract(s0.doc, '$."reported"."temperature"') > :p0``; an index on that
+exact expression turns the scan into a range walk. Each store gets at most
+``MAX_INDEXES`` of them so writes do not pay for every path ever queried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import weakref
+
+from twinkit.storage.sqlite import SQLiteStore
+
+MAX_INDEXES = 32
+_made: weakref.WeakKeyDictionary[SQLiteStore, set[str]] = weakref.WeakKeyDictionary()
+
+
+def index_name(path: str) -> str:
+    return "twins_q_" + hashlib.sha1(path.encode()).hexdigest()[:12]
+
+
+async def ensure_path_indexes(store: SQLiteStore, paths: list[str]) -> None:
+    """Create (once per store and path) an index on ``json_extract(doc, path)``."""
+    made = _made.setdefault(store, set())
+    wanted = [p for p in dict.fromkeys(paths) if p not in made]
+    if not wanted or len(made) >= MAX_INDEXES:
+        return
+
+    def create(conn: sqlite3.Connection) -> None:
+        for path in wanted[: MAX_INDEXES - len(made)]:
+            quoted = path.replace("'", "''")
+            name = index_name(path)
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON twins(json_extract(doc, '{quoted}'))"
+            )
+            made.add(path)
+
+    await store.read(create)
