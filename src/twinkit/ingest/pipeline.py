@@ -1,0 +1,297 @@
+"""The ingest path: device messages → signals → twin writes, concurrently, acked after commit.
+
+Each signal becomes one write task. Writes to one twin are staged in arrival order
+(the engine stages without awaiting in between), and many twins' writes share one
+group commit, so a burst costs a few transactions rather than one per message.
+A QoS 1 message is acknowledged to the broker only after every write it caused
+has committed — or it was rejected for good (bad input is never redelivered).
+A write that failed in storage is *not* acknowledged: the broker redelivers it
+after the next reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from twinkit.ingest.dedupe import KEY_PREFIXES, RecentIds, message_key
+from twinkit.ingest.limits import TokenBuckets
+from twinkit.ingest.mappers import Mappers, twin_of, twinkit_layout
+from twinkit.ingest.mqtt import Message
+from twinkit.ingest.rejections import (
+    INVALID,
+    MALFORMED,
+    MAPPING_FAILED,
+    OVERLOADED,
+    RATE_LIMITED,
+    TOO_LARGE,
+    UNKNOWN_TWIN,
+    WRITE_FAILED,
+    IngestStats,
+    Publish,
+    Rejection,
+    Rejections,
+)
+from twinkit.ingest.signals import MalformedPayload, Signal
+from twinkit.ingest.topics import TopicFilter
+from twinkit.model.errors import NotFound, TwinkitError
+from twinkit.model.events import Context
+from twinkit.platform import Platform
+
+log = logging.getLogger("twinkit.ingest")
+
+Ack = Callable[[Message], None]
+
+
+@dataclass(frozen=True, slots=True)
+class AutoCreate:
+    """Create a twin of ``model`` on first contact from a topic matching ``topic``
+    (and, if given, a twin id starting with ``id_prefix``)."""
+
+    topic: str
+    model: str | None = None
+    id_prefix: str = ""
+
+    def matches(self, parts: list[str], twin: str) -> bool:
+        return twin.startswith(self.id_prefix) and (
+            _filter(self.topic).match_levels(parts) is not None
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _filter(pattern: str) -> TopicFilter:
+    return TopicFilter(pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    max_payload: int = 256 * 1024
+    device_rate: float = 1000.0  # messages per second per device; 0 = unlimited
+    device_burst: float = 2000.0
+    max_pending: int = 50_000  # QoS 0 messages beyond this many writes in flight are shed
+    dedupe_window: int = 256
+    autocreate: tuple[AutoCreate, ...] = field(default_factory=tuple)
+
+
+class Ingest:
+    """Applies device messages to twins. ``receive`` is called on the event loop."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        *,
+        ack: Ack,
+        publish: Publish | None = None,
+        settings: IngestSettings | None = None,
+        mappers: Mappers | None = None,
+        on_seen: Callable[[str], None] | None = None,
+    ) -> None:
+        self.platform = platform
+        self.settings = settings or IngestSettings()
+        self.mappers = mappers or Mappers()
+        self.stats = IngestStats()
+        self.rejections = Rejections(self.stats, publish)
+        self.recent = RecentIds(self.settings.dedupe_window)
+        self.pending = 0
+        self._ack = ack
+        self._buckets = TokenBuckets(self.settings.device_rate, self.settings.device_burst)
+        self._creating: dict[str, asyncio.Future[None]] = {}
+        self._tasks: set[asyncio.Task[bool]] = set()
+        self._on_seen = on_seen
+
+    # -- the hot path ---------------------------------------------------------------------
+    def receive(self, message: Message, parts: list[str]) -> None:
+        counters = self.stats.counters
+        counters["received"] += 1
+        twin = twin_of(parts)
+        device = twin or message.topic
+        if self._on_seen is not None and twin is not None:
+            self._on_seen(twin)
+        if len(message.payload) > self.settings.max_payload:
+            limit = self.settings.max_payload
+            self._refuse(message, device, TOO_LARGE, f"payload is larger than {limit} bytes")
+            return
+        if not self._buckets.allow(device):
+            rate = self.settings.device_rate
+            self._refuse(message, device, RATE_LIMITED, f"more than {rate:g} messages/s")
+            return
+        if message.qos == 0 and self.pending >= self.settings.max_pending:
+            self._refuse(message, device, OVERLOADED, "the platform is overloaded; retry later")
+            return
+        mapper = self.mappers.find(parts)
+        try:
+            if mapper is not None:
+                signals = mapper(message.topic, message.payload)
+            else:
+                signals = twinkit_layout(parts, message.payload)
+        except MalformedPayload as exc:
+            self._refuse(message, device, MALFORMED, exc.message, exc.path)
+            return
+        except TwinkitError as exc:
+            self._refuse(message, device, INVALID, exc.message, exc.path)
+            return
+        except Exception as exc:
+            log.debug("mapper failed on %s", message.topic, exc_info=True)
+            self._refuse(message, device, MAPPING_FAILED, f"{type(exc).__name__}: {exc}")
+            return
+        writes: list[asyncio.Future[Any]] = []
+        for signal in signals:
+            key = message_key(signal.msg_id, message.mid, message.payload, message.qos)
+            if key is not None:
+                seen, write = self.recent.get(signal.twin, key)
+                if seen:
+                    counters["duplicates"] += 1
+                    if write is not None:
+                        writes.append(write)
+                    continue
+            checked = message.dup and key is not None and signal.twin not in self.recent.warmed
+            coro = (
+                self._apply_checked(signal, key, parts)  # type: ignore[arg-type]
+                if checked
+                else self._apply(signal, key, parts)
+            )
+            task = asyncio.create_task(coro)
+            self.pending += 1
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+            if key is not None and not checked:
+                self.recent.add(signal.twin, key, task)  # type: ignore[arg-type]
+            writes.append(task)
+        self._ack_after(message, writes)
+
+    def _finished(self, task: asyncio.Task[bool]) -> None:
+        self.pending -= 1
+        self._tasks.discard(task)
+
+    def _ack_after(self, message: Message, writes: list[asyncio.Future[Any]]) -> None:
+        if message.qos == 0:
+            return
+        if not writes:
+            self._acked(message)
+            return
+        left = [len(writes), True]
+
+        def done(write: asyncio.Future[Any]) -> None:
+            ok = not write.cancelled() and write.exception() is None and write.result() is not False
+            left[1] = left[1] and ok
+            left[0] -= 1
+            if left[0] == 0 and left[1]:
+                self._acked(message)
+
+        for write in writes:
+            write.add_done_callback(done)
+
+    def _acked(self, message: Message) -> None:
+        self.stats.counters["acked"] += 1
+        self._ack(message)
+
+    def _refuse(
+        self, message: Message, twin: str | None, code: str, text: str, path: str = ""
+    ) -> None:
+        self.rejections.reject(Rejection(twin, code, text, path))
+        if message.qos > 0:
+            self._acked(message)
+
+    # -- writes ---------------------------------------------------------------------------
+    async def _apply_checked(self, signal: Signal, key: str, parts: list[str]) -> bool:
+        """A redelivery for a twin whose window was lost (restart): read the journal tail first."""
+        await self._warm(signal.twin)
+        seen, write = self.recent.get(signal.twin, key)
+        if seen:
+            self.stats.counters["duplicates"] += 1
+            if write is not None:
+                await write
+            return True
+        self.recent.add(signal.twin, key, asyncio.current_task())
+        return await self._apply(signal, key, parts)
+
+    async def _warm(self, twin: str) -> None:
+        self.recent.warmed.add(twin)
+        try:
+            state = await self.platform.twins.get(twin)
+        except NotFound:
+            return
+        tail = self.settings.dedupe_window
+        events = await self.platform.journal.events(
+            twin, after_revision=max(0, state.revision - tail), limit=tail
+        )
+        for event in events:
+            cid = event.context.correlation_id
+            if cid.startswith(KEY_PREFIXES):
+                seen, _ = self.recent.get(twin, cid)
+                if not seen:
+                    self.recent.add(twin, cid)
+
+    async def _apply(self, signal: Signal, key: str | None, parts: list[str]) -> bool:
+        """Write one signal; True when the message may be acknowledged."""
+        context = Context(actor=f"device:{signal.twin}", correlation_id=key or "", cause=None)
+        try:
+            try:
+                await self._write(signal, context)
+            except NotFound:
+                rule = self._autocreate(parts, signal.twin)
+                if rule is None:
+                    raise
+                await self._create(signal.twin, rule.model)
+                await self._write(signal, context)
+        except NotFound:
+            self._forget(signal, key)
+            self.rejections.reject(
+                Rejection(signal.twin, UNKNOWN_TWIN, f"twin {signal.twin!r} does not exist", "")
+            )
+            return True
+        except TwinkitError as exc:
+            self._forget(signal, key)
+            self.rejections.reject(Rejection(signal.twin, INVALID, exc.message, exc.path))
+            return True
+        except Exception:
+            log.exception("writing %s for twin %s failed", signal.kind, signal.twin)
+            self._forget(signal, key)
+            self.stats.rejected[WRITE_FAILED] += 1
+            return False
+        self.stats.counters["applied"] += 1
+        if key is not None:
+            self.recent.settle(signal.twin, key)
+        return True
+
+    def _forget(self, signal: Signal, key: str | None) -> None:
+        if key is not None:
+            self.recent.forget(signal.twin, key)
+
+    async def _write(self, signal: Signal, context: Context) -> None:
+        twins = self.platform.twins
+        if signal.kind == "telemetry":
+            await twins.telemetry(signal.twin, signal.values, at=signal.at, context=context)
+        else:
+            await twins.patch(signal.twin, "reported", signal.values, at=signal.at, context=context)
+
+    def _autocreate(self, parts: list[str], twin: str) -> AutoCreate | None:
+        for rule in self.settings.autocreate:
+            if rule.matches(parts, twin):
+                return rule
+        return None
+
+    async def _create(self, twin: str, model: str | None) -> None:
+        running = self._creating.get(twin)
+        if running is not None:
+            await running
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._creating[twin] = future
+        try:
+            if not await self.platform.twins.exists(twin):
+                context = Context(actor=f"device:{twin}", cause="auto-create on first contact")
+                await self.platform.twins.put(twin, model=model, context=context)
+                self.stats.counters["created"] += 1
+        finally:
+            del self._creating[twin]
+            future.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait for every write in flight (on shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

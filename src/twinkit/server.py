@@ -1,0 +1,213 @@
+"""``twinkit serve`` and ``twinkit demo``: the platform, its HTTP API and its MQTT side.
+
+One process: the SQLite-backed platform, the API (uvicorn, run programmatically on a
+socket bound up front so a taken port fails before anything starts), the embedded
+MQTT broker unless ``--mqtt URL`` or ``--no-mqtt``, the MQTT connector (ingest,
+presence, desired sync, commands) and, for the demo, a simulated fleet. It prints
+one line per listening address; SIGINT/SIGTERM shut it down cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from twinkit.dispatch.commands import Commands
+from twinkit.dispatch.outbox import outbox_for
+from twinkit.dispatch.presence import Presence
+from twinkit.ingest.broker_url import BrokerAddress, parse_broker_url
+from twinkit.ingest.connector import MqttConnector
+from twinkit.ingest.embedded_broker import EmbeddedBroker, check_port_free
+from twinkit.model.errors import TwinkitError
+from twinkit.platform import Platform
+
+log = logging.getLogger(__name__)
+
+
+class CannotStart(TwinkitError):
+    code = "cannot_start"
+    status = 503
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    db: str = "twinkit.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mqtt: str | None = None
+    broker_port: int = 1883
+    no_mqtt: bool = False
+    auth: str | None = None
+    demo: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, demo: bool = False) -> ServeOptions:
+        return cls(
+            db=args.db,
+            host=args.host,
+            port=args.port,
+            mqtt=args.mqtt,
+            broker_port=args.broker_port,
+            no_mqtt=args.no_mqtt,
+            auth=getattr(args, "auth", None),
+            demo=demo,
+        )
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    return _run(ServeOptions.from_args(args))
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    return _run(ServeOptions.from_args(args, demo=True))
+
+
+def _run(options: ServeOptions) -> int:
+    logging.basicConfig(level=logging.WARNING, format="twinkit: %(levelname)s %(message)s")
+    asyncio.run(serve(options))
+    return 0
+
+
+def say(line: str) -> None:
+    print(f"twinkit: {line}", flush=True)
+
+
+async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or ``stop`` is set); raises :class:`TwinkitError` on start."""
+    address = parse_broker_url(options.mqtt) if options.mqtt else None
+    embedded = not options.no_mqtt and address is None
+    http_socket = _bind_http(options.host, options.port)
+    try:
+        if embedded:
+            check_port_free(options.host, options.broker_port, "the embedded MQTT broker")
+        async with contextlib.AsyncExitStack() as stack:
+            platform = await stack.enter_async_context(Platform.open(options.db))
+            if embedded:
+                broker = EmbeddedBroker(options.host, options.broker_port)
+                await broker.start()
+                stack.push_async_callback(broker.stop)
+                address = BrokerAddress(options.host, options.broker_port)
+            if options.demo:
+                from twinkit.demo.fleet import load_demo_fleet
+
+                await load_demo_fleet(platform)
+            connector: MqttConnector | None = None
+            if address is not None:
+                connector = MqttConnector(platform, address)
+                try:
+                    await connector.start()
+                except ConnectionError as exc:
+                    raise CannotStart(str(exc)) from None
+                stack.push_async_callback(connector.close)
+                commands = connector.commands
+            else:
+                outbox = outbox_for(platform)
+                await outbox.open()
+                stack.push_async_callback(outbox.close)
+                commands = Commands(platform, None, Presence(), outbox)
+            app = build_app(platform, commands)
+            server = uvicorn.Server(
+                uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+            )
+            url = f"http://{_display_host(options.host)}:{options.port}"
+            say(url)
+            if address is not None:
+                say(address.url() + ("" if embedded else " (external broker)"))
+            if options.demo and address is not None:
+                from twinkit.simulation.devices import start_demo_fleet
+
+                stack.push_async_callback(await start_demo_fleet(platform, address))
+                say(f"dashboard: {url}/  (a simulated fleet is streaming; Ctrl+C stops)")
+            await _run_uvicorn(server, http_socket, stop)
+    finally:
+        http_socket.close()
+
+
+def build_app(platform: Platform, commands: Commands) -> FastAPI:
+    """The API app (and the dashboard when it is installed)."""
+    try:
+        from twinkit.api import create_app
+    except ImportError:  # the API package is optional while it is being built
+        app = FastAPI(title="twinkit")
+
+        @app.get("/healthz")
+        async def healthz() -> dict[str, Any]:
+            return {"status": "ok"}
+
+        return app
+    app = create_app(platform, commands=commands)
+    try:
+        from twinkit.dashboard import mount
+    except ImportError:
+        return app
+    mount(app, platform)
+    return app
+
+
+def _bind_http(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = (exc.strerror or str(exc)).lower()
+        raise CannotStart(
+            f"cannot listen on http://{_display_host(host)}:{port}: {reason}"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+async def _run_uvicorn(
+    server: uvicorn.Server, sock: socket.socket, stop: asyncio.Event | None
+) -> None:
+    """uvicorn without its own signal capture: we shut the MQTT side down after it."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+
+    def exit_soon() -> None:
+        server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, exit_soon)
+            installed.append(sig)
+    watcher: asyncio.Task[None] | None = None
+    if stop is not None:
+
+        async def watch() -> None:
+            await stop.wait()
+            exit_soon()
+
+        watcher = asyncio.create_task(watch())
+    try:
+        config = server.config
+        if not config.loaded:
+            config.load()
+        server.lifespan = config.lifespan_class(config)
+        await server.startup(sockets=[sock])
+        if server.should_exit:
+            raise CannotStart("the HTTP server could not start (see the log above)")
+        await server.main_loop()
+        await server.shutdown(sockets=[sock])
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        if watcher is not None:
+            watcher.cancel()
