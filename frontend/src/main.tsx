@@ -1,0 +1,96 @@
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import "uplot/dist/uPlot.min.css";
+import "./styles.css";
+import { feedStatus, onFeedStatus, subscribe, type FeedStatus } from "./feed";
+import { Link, useLocation } from "./router";
+import { FleetPage } from "./pages/Fleet";
+import { TwinPage } from "./pages/Twin";
+import { GraphPage } from "./pages/Graph";
+import { ModelsPage } from "./pages/Models";
+import { AlertsPage } from "./pages/Alerts";
+import { EventsPage } from "./pages/Events";
+import { Empty } from "./components/common";
+
+const NAV = [
+  { href: "/", label: "Fleet", icon: "▦" },
+  { href: "/graph", label: "Graph", icon: "⬡" },
+  { href: "/models", label: "Models", icon: "◧" },
+  { href: "/alerts", label: "Alerts", icon: "⚠" },
+  { href: "/events", label: "Events", icon: "≋" },
+];
+
+function LiveIndicator() {
+  const [status, setStatus] = useState<FeedStatus>(feedStatus());
+  useEffect(() => {
+    const off = onFeedStatus(setStatus);
+    const unsub = subscribe(() => {});
+    return () => {
+      off();
+      unsub();
+    };
+  }, []);
+  const label = status === "live" ? "Live" : status === "connecting" ? "Connecting…" : "Reconnecting…";
+  return (
+    <span class={`live ${status}`} data-testid="live-status" title="Change feed (Server-Sent Events)">
+      <span class="dot" />
+      {label}
+    </span>
+  );
+}
+
+function section(path: string): string {
+  if (path.startsWith("/twins/")) return "/";
+  const top = "/" + (path.split("/")[1] ?? "");
+  return NAV.some((n) => n.href === top) ? top : "/";
+}
+
+function Page() {
+  const { path } = useLocation();
+  if (path === "/" || path === "/fleet") return <FleetPage />;
+  if (path.startsWith("/twins/")) return <TwinPage id={decodeURIComponent(path.slice(7))} />;
+  if (path === "/graph") return <GraphPage />;
+  if (path === "/models") return <ModelsPage />;
+  if (path === "/alerts") return <AlertsPage />;
+  if (path === "/events") return <EventsPage />;
+  return (
+    <Empty title="There is no page here" icon="?">
+      <Link href="/">Go to the fleet</Link>
+    </Empty>
+  );
+}
+
+function App() {
+  const { path } = useLocation();
+  const active = section(path);
+  return (
+    <div class="shell">
+      <aside class="sidebar">
+        <Link href="/" class="brand">
+          <span class="logo" aria-hidden="true">
+            <i />
+            <i />
+          </span>
+          twinkit
+        </Link>
+        <nav>
+          {NAV.map((n) => (
+            <Link key={n.href} href={n.href} class={active === n.href ? "active" : ""}>
+              <span class="nav-icon" aria-hidden="true">{n.icon}</span>
+              <span>{n.label}</span>
+            </Link>
+          ))}
+        </nav>
+        <div class="sidebar-foot">
+          <LiveIndicator />
+          <a href="/docs" class="muted small" target="_blank" rel="noreferrer">API docs</a>
+        </div>
+      </aside>
+      <main class="content">
+        <Page />
+      </main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById("app")!);
