@@ -8,12 +8,14 @@ import random
 from collections import deque
 from typing import Self
 
-from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds
+from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds, present
 
 
 def _only_value(x: Sample, signal: str | None) -> float | None:
     if signal is None:
         if len(x) != 1:
+            if not x:
+                return None
             raise ValueError("this detector needs `signal=` for samples with several keys")
         v = next(iter(x.values()))
     else:
@@ -51,15 +53,17 @@ class RandomDetector:
     """Uniform noise in [0, 1], reproducible under ``seed``; learning advances the stream.
 
     The next score is drawn ahead of time so ``score_one`` can read it without consuming it.
+    Like every detector, it learns nothing from empty or late samples.
     """
 
     def __init__(self, seed: int = 42) -> None:
         self.rng = random.Random(seed)
         self.next_score = self.rng.random()
+        self.last_t: float | None = None
 
     def learn_one(self, x: Sample, t: Instant = None) -> None:
         """Move on to the next random score."""
-        self.next_score = self.rng.random()
+        self.process_one(x, t)
 
     def score_one(self, x: Sample, t: Instant = None) -> float:
         """The current random score."""
@@ -68,6 +72,13 @@ class RandomDetector:
     def process_one(self, x: Sample, t: Instant = None) -> float:
         """The current random score, then draw the next."""
         score = self.next_score
+        ts = as_seconds(t)
+        if not any(present(v) for v in x.values()) or (
+            ts is not None and self.last_t is not None and ts < self.last_t
+        ):
+            return score
+        if ts is not None:
+            self.last_t = ts
         self.next_score = self.rng.random()
         return score
 

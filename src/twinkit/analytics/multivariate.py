@@ -76,18 +76,21 @@ class CorrelationDetector:
         if ts is not None and self.last_t is not None and ts < self.last_t:
             return
         if self.signals is None:
+            if not x:
+                return
             self.signals = tuple(sorted(x))
             self._size(len(self.signals))
-        values, observed = self._vector(x)
-        if not observed.all():
+        row = [_number(x.get(name)) for name in self.signals]
+        if not all(math.isfinite(v) for v in row):
             return
         if ts is not None:
             self.last_t = ts
         self.n += 1
         alpha = max(2.0 / (self.horizon + 1), 1.0 / self.n)
-        d = values - self.mean
-        self.mean = self.mean + alpha * d
-        self.cov = (1.0 - alpha) * (self.cov + alpha * np.outer(d, d))
+        d = np.array(row) - self.mean
+        self.mean += alpha * d
+        self.cov += alpha * np.outer(d, d)
+        self.cov *= 1.0 - alpha
 
     def score_one(self, x: Sample, t: Instant = None) -> float:
         """Probability mass of the baseline closer to its mean than ``x`` (0 until warmed up)."""

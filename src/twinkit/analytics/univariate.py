@@ -146,6 +146,8 @@ class SignalDetector:
         key = self.config.signal
         if key is None:
             if len(x) != 1:
+                if not x:
+                    return None
                 raise ValueError("SignalDetector needs `signal=` for samples with several keys")
             v = next(iter(x.values()))
         else:
