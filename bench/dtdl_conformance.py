@@ -129,17 +129,19 @@ def ontology(folder: Path, count: int = 1000) -> None:
         docs = []
         for i in range(start, min(start + per_file, count)):
             contents: list[dict[str, Any]] = [
-                {"@type": ["Property", "Temperature"], "name": "temperature",
+                {"@type": ["Property", "Temperature"], "name": f"temperature{i}",
                  "schema": "double", "unit": "degreeCelsius", "writable": True},
-                {"@type": "Telemetry", "name": "reading", "schema": f"dtmi:bench:Reading{i};1"},
-                {"@type": "Command", "name": "reset",
+                {"@type": "Telemetry", "name": f"reading{i}",
+                 "schema": f"dtmi:bench:Reading{i};1"},
+                {"@type": "Command", "name": f"reset{i}",
                  "request": {"name": "mode", "schema": "string"},
                  "response": {"name": "ok", "schema": "boolean"}},
-                {"@type": "Relationship", "name": "feeds", "target": f"dtmi:bench:I{(i + 1) % count};1",
+                {"@type": "Relationship", "name": f"feeds{i}",
+                 "target": f"dtmi:bench:I{(i + 1) % count};1",
                  "properties": [{"@type": "Property", "name": "since", "schema": "dateTime"}]},
             ]
             if i % 10:
-                contents.append({"@type": "Component", "name": "part",
+                contents.append({"@type": "Component", "name": f"part{i}",
                                  "schema": f"dtmi:bench:I{i - i % 10};1"})
             docs.append({
                 "@context": ["dtmi:dtdl:context;3", "dtmi:dtdl:extension:quantitativeTypes;1"],

@@ -42,17 +42,29 @@ class LiteralChecker:
     ) -> Any:
         datatype = rule.get("datatype")
         if rule.get("max") == 0:
-            self._error("propertyIrrelevantDtmiOrTerm", f"{term!r} may not be given", where,
-                        element.id, prop=term)
+            self._error(
+                "propertyIrrelevantDtmiOrTerm",
+                f"{term!r} may not be given",
+                where,
+                element.id,
+                prop=term,
+            )
             return None
         if value is None:
-            self._error("propertyValueNull", f"{term!r} must not be null", where, element.id,
-                        prop=term)
+            self._error(
+                "propertyValueNull", f"{term!r} must not be null", where, element.id, prop=term
+            )
             kind = {"string": "string", "integer": "integer", "boolean": "boolean"}.get(
-                datatype or "", "string" if datatype in ("duration", "langString") else "")
+                datatype or "", "string" if datatype in ("duration", "langString") else ""
+            )
             if kind:
-                self._error(f"{kind}Not{kind.capitalize()}", f"{term!r} must not be null", where,
-                            element.id, prop=term)
+                self._error(
+                    f"{kind}Not{kind.capitalize()}",
+                    f"{term!r} must not be null",
+                    where,
+                    element.id,
+                    prop=term,
+                )
             return None
         if datatype == "langString":
             return self._lang_string(element, term, rule, value, where)
@@ -61,12 +73,18 @@ class LiteralChecker:
         )
         items = value if isinstance(value, list) else [value]
         if len(items) > int(rule.get("max", 1 << 30)):
-            self._error(f"{kind}MultipleValues", f"{term!r} takes one value", where, element.id,
-                        prop=term)
+            self._error(
+                f"{kind}MultipleValues", f"{term!r} takes one value", where, element.id, prop=term
+            )
             return None
         if not items and int(rule.get("min", 0)) >= 1:
-            self._error(f"{kind}CountBelowMin" if kind != "literal" else "propertyCountBelowMin",
-                        f"{term!r} needs a value", where, element.id, prop=term)
+            self._error(
+                f"{kind}CountBelowMin" if kind != "literal" else "propertyCountBelowMin",
+                f"{term!r} needs a value",
+                where,
+                element.id,
+                prop=term,
+            )
             return None
         found: list[Any] = []
         for item in items:
@@ -76,49 +94,86 @@ class LiteralChecker:
             if not self._scalar(element, term, rule, datatype, kind, plain, where):
                 return None
             found.append(plain)
-        return found[0] if len(found) == 1 and not isinstance(value, list) else (
-            found[0] if len(found) == 1 else found
+        return (
+            found[0]
+            if len(found) == 1 and not isinstance(value, list)
+            else (found[0] if len(found) == 1 else found)
         )
 
     def _unwrap(self, element: Element, term: str, kind: str, item: Any, where: str) -> Any:
         if not isinstance(item, dict):
             return item
         if "@value" not in item:
-            self._error(f"{kind}ObjectNoValue" if kind != "literal" else "literalNotValid",
-                        f"{term!r} object has no @value", where, element.id, prop=term)
+            self._error(
+                f"{kind}ObjectNoValue" if kind != "literal" else "literalNotValid",
+                f"{term!r} object has no @value",
+                where,
+                element.id,
+                prop=term,
+            )
             for key in item:
                 if not key.startswith("@"):
-                    self._error("valueObjectInvalidProp", f"{key!r} not allowed in a value "
-                                "object", where, element.id, prop=term, value=key)
+                    self._error(
+                        "valueObjectInvalidProp",
+                        f"{key!r} not allowed in a value object",
+                        where,
+                        element.id,
+                        prop=term,
+                        value=key,
+                    )
             return _INVALID
         for key in item:
             if key == "@id":
-                self._error("valueObjectId", "a value object cannot have @id", where, element.id,
-                            prop=term)
+                self._error(
+                    "valueObjectId", "a value object cannot have @id", where, element.id, prop=term
+                )
                 return _INVALID
             if key == "@context":
-                self._error("valueObjectContext", "a value object cannot have @context", where,
-                            element.id, prop=term)
+                self._error(
+                    "valueObjectContext",
+                    "a value object cannot have @context",
+                    where,
+                    element.id,
+                    prop=term,
+                )
                 return _INVALID
             if key == "@graph":
-                self._error("valueObjectGraph", "a value object cannot have @graph", where,
-                            element.id, prop=term)
+                self._error(
+                    "valueObjectGraph",
+                    "a value object cannot have @graph",
+                    where,
+                    element.id,
+                    prop=term,
+                )
                 return _INVALID
             if key == "@language" and element.language.version >= 3:
-                self._error("valueObjectLanguage", "only text values have a language", where,
-                            element.id, prop=term)
+                self._error(
+                    "valueObjectLanguage",
+                    "only text values have a language",
+                    where,
+                    element.id,
+                    prop=term,
+                )
                 return _INVALID
             if key == "@type" and not self._value_type(element, term, kind, item[key], where):
                 return _INVALID
-            if key.startswith("@") and key not in _VALUE_KEYS and (
-                element.language.glob.get("restrictKeywords")
+            if (
+                key.startswith("@")
+                and key not in _VALUE_KEYS
+                and (element.language.glob.get("restrictKeywords"))
             ):
-                self._error("valueObjectKeyword", f"keyword {key} not allowed", where, element.id,
-                            prop=term)
+                self._error(
+                    "valueObjectKeyword", f"keyword {key} not allowed", where, element.id, prop=term
+                )
                 return _INVALID
             if not key.startswith("@"):
-                self._error("valueObjectInvalidProp", f"{key!r} not allowed in a value object",
-                            where, element.id, prop=term)
+                self._error(
+                    "valueObjectInvalidProp",
+                    f"{key!r} not allowed in a value object",
+                    where,
+                    element.id,
+                    prop=term,
+                )
                 return _INVALID
         value = item["@value"]
         if kind == "literal" and isinstance(item.get("@type"), str | list):
@@ -129,10 +184,22 @@ class LiteralChecker:
                 not isinstance(value, expected) or (expected is int and isinstance(value, bool))
             ):
                 label = xsd.split(":")[1]
-                self._error(f"{label}ValueNot{label.capitalize()}", f"{term!r} is not a {label}",
-                            where, element.id, prop=term, value=value)
-                self._error("literalNotValid", f"{term!r} does not match its @type", where,
-                            element.id, prop=term, value=value)
+                self._error(
+                    f"{label}ValueNot{label.capitalize()}",
+                    f"{term!r} is not a {label}",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
+                self._error(
+                    "literalNotValid",
+                    f"{term!r} does not match its @type",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return _INVALID
         return value
 
@@ -146,18 +213,33 @@ class LiteralChecker:
             name = items[0].replace(_XSD, "xsd:")
             ok = name == f"xsd:{kind}" or (kind == "integer" and name == "xsd:int")
         if not ok:
-            self._error(f"{kind}TypeNot{kind.capitalize()}" if kind != "literal" else
-                        "literalTypeNotSingular", f"{term!r} value object has a wrong @type",
-                        where, element.id, prop=term)
+            self._error(
+                f"{kind}TypeNot{kind.capitalize()}"
+                if kind != "literal"
+                else "literalTypeNotSingular",
+                f"{term!r} value object has a wrong @type",
+                where,
+                element.id,
+                prop=term,
+            )
         return ok
 
     def _typed_literal(self, element: Element, term: str, xsd: str, where: str) -> bool:
         """A literal of open type (``enumValue``) written as a typed value object."""
-        expected = {"xsd:boolean": "boolean", "xsd:string": "string", "xsd:integer": "integer",
-                    "xsd:int": "integer"}.get(xsd)
+        expected = {
+            "xsd:boolean": "boolean",
+            "xsd:string": "string",
+            "xsd:integer": "integer",
+            "xsd:int": "integer",
+        }.get(xsd)
         if expected is None:
-            self._error("literalNotValid", f"{term!r} has an unknown datatype {xsd}", where,
-                        element.id, prop=term)
+            self._error(
+                "literalNotValid",
+                f"{term!r} has an unknown datatype {xsd}",
+                where,
+                element.id,
+                prop=term,
+            )
             return False
         return True
 
@@ -173,53 +255,111 @@ class LiteralChecker:
     ) -> bool:
         if kind == "string":
             if not isinstance(value, str):
-                self._error("stringNotString", f"{term!r} must be a string", where, element.id,
-                            prop=term, value=value)
+                self._error(
+                    "stringNotString",
+                    f"{term!r} must be a string",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return False
             if "maxLength" in rule and len(value) > int(rule["maxLength"]):
-                self._error("stringTooLong", f"{term!r} is longer than {rule['maxLength']}",
-                            where, element.id, prop=term, value=value)
+                self._error(
+                    "stringTooLong",
+                    f"{term!r} is longer than {rule['maxLength']}",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return False
             if "pattern" in rule and not _pattern(rule["pattern"]).search(value):
-                self._error("stringInvalid", f"{value!r} is not a valid {term}", where,
-                            element.id, prop=term, value=value)
+                self._error(
+                    "stringInvalid",
+                    f"{value!r} is not a valid {term}",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return False
             if datatype == "duration" and not _DURATION.match(value):
-                self._error("durationInvalid", f"{value!r} is not an ISO 8601 duration", where,
-                            element.id, prop=term, value=value)
+                self._error(
+                    "durationInvalid",
+                    f"{value!r} is not an ISO 8601 duration",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return False
             return True
         if kind == "integer":
             if isinstance(value, bool) or not isinstance(value, int):
-                self._error("integerNotInteger", f"{term!r} must be an integer", where,
-                            element.id, prop=term, value=value)
+                self._error(
+                    "integerNotInteger",
+                    f"{term!r} must be an integer",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return False
             low, high = rule.get("minInclusive"), rule.get("maxInclusive")
             bounded = low is not None and high is not None
             if bounded and low == high and value != low:
-                self._error("valueNotExact", f"{term!r} must be {low}", where, element.id,
-                            prop=term, value=value)
+                self._error(
+                    "valueNotExact",
+                    f"{term!r} must be {low}",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return False
             if low is not None and value < int(low):
-                self._error("valueBelowRange" if bounded else "valueBelowMin",
-                            f"{term!r} must be >= {low}", where, element.id, prop=term,
-                            value=value)
+                self._error(
+                    "valueBelowRange" if bounded else "valueBelowMin",
+                    f"{term!r} must be >= {low}",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return False
             if high is not None and value > int(high):
-                self._error("valueAboveRange" if bounded else "valueAboveMax",
-                            f"{term!r} must be <= {high}", where, element.id, prop=term,
-                            value=value)
+                self._error(
+                    "valueAboveRange" if bounded else "valueAboveMax",
+                    f"{term!r} must be <= {high}",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return False
             return True
         if kind == "boolean":
             if not isinstance(value, bool):
-                self._error("booleanNotBoolean", f"{term!r} must be true or false", where,
-                            element.id, prop=term, value=value)
+                self._error(
+                    "booleanNotBoolean",
+                    f"{term!r} must be true or false",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
                 return False
             return True
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            self._error("literalNotValid", f"{term!r} must be a string or a number", where,
-                        element.id, prop=term, value=value)
+            self._error(
+                "literalNotValid",
+                f"{term!r} must be a string or a number",
+                where,
+                element.id,
+                prop=term,
+                value=value,
+            )
             return False
         return True
 
@@ -242,70 +382,150 @@ class LiteralChecker:
                     extra = set(item) - {"@value", "@language"}
                     if element.language.version == 2 and item.get("@type") == "rdf:langString":
                         extra.discard("@type")
-                    for key, name in (("@id", "langStringElementId"),
-                                      ("@context", "langStringElementContext"),
-                                      ("@graph", "langStringElementGraph")):
+                    for key, name in (
+                        ("@id", "langStringElementId"),
+                        ("@context", "langStringElementContext"),
+                        ("@graph", "langStringElementGraph"),
+                    ):
                         if key in extra:
-                            self._error(name, f"{key} is not allowed in text", where,
-                                        element.id, prop=term)
+                            self._error(
+                                name, f"{key} is not allowed in text", where, element.id, prop=term
+                            )
                             return None
                     if "@type" in extra and not (
                         element.language.version == 2 and item["@type"] == "rdf:langString"
                     ):
-                        self._error("langStringElementType", "text cannot have a @type", where,
-                                    element.id, prop=term)
+                        self._error(
+                            "langStringElementType",
+                            "text cannot have a @type",
+                            where,
+                            element.id,
+                            prop=term,
+                        )
                         return None
                     if extra and element.language.glob.get("restrictKeywords"):
-                        self._error("langStringElementInvalidProp", f"{sorted(extra)} not allowed",
-                                    where, element.id, prop=term)
+                        self._error(
+                            "langStringElementInvalidProp",
+                            f"{sorted(extra)} not allowed",
+                            where,
+                            element.id,
+                            prop=term,
+                        )
                         return None
                     entries.append((item.get("@language", "en"), item["@value"]))
                 elif isinstance(item, dict):
                     if element.language.glob.get("restrictKeywords") and item:
-                        self._error("langStringElementInvalidProp",
-                                    f"{term!r} element is a language map", where, element.id,
-                                    prop=term)
-                    self._error("langStringElementNoValue", f"{term!r} element has no @value",
-                                where, element.id, prop=term)
+                        self._error(
+                            "langStringElementInvalidProp",
+                            f"{term!r} element is a language map",
+                            where,
+                            element.id,
+                            prop=term,
+                        )
+                    self._error(
+                        "langStringElementNoValue",
+                        f"{term!r} element has no @value",
+                        where,
+                        element.id,
+                        prop=term,
+                    )
                     return None
                 else:
-                    self._error("langStringElementNotStringOrObject",
-                                f"{term!r} elements must be strings or objects", where,
-                                element.id, prop=term)
+                    self._error(
+                        "langStringElementNotStringOrObject",
+                        f"{term!r} elements must be strings or objects",
+                        where,
+                        element.id,
+                        prop=term,
+                    )
                     return None
         else:
-            self._error("langStringNotLangString", f"{term!r} must be text or a language map",
-                        where, element.id, prop=term, value=value)
-            self._error("langStringElementNotStringOrObject", f"{term!r} must be text", where,
-                        element.id, prop=term, value=value)
+            self._error(
+                "langStringNotLangString",
+                f"{term!r} must be text or a language map",
+                where,
+                element.id,
+                prop=term,
+                value=value,
+            )
+            self._error(
+                "langStringElementNotStringOrObject",
+                f"{term!r} must be text",
+                where,
+                element.id,
+                prop=term,
+                value=value,
+            )
             return None
         prefix = "langStringElement" if in_array else "langString"
         for code, text in entries:
             if not isinstance(code, str):
-                self._error("langStringElementCodeNotString", "language must be a string", where,
-                            element.id, prop=term, value=code)
-                self._error("langStringElementInvalidCode", f"{code!r} is not a language code",
-                            where, element.id, prop=term, value=code)
+                self._error(
+                    "langStringElementCodeNotString",
+                    "language must be a string",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=code,
+                )
+                self._error(
+                    "langStringElementInvalidCode",
+                    f"{code!r} is not a language code",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=code,
+                )
                 return None
             if code.startswith("@"):
-                self._error("langMapObjKeyword", f"keyword {code} in a language map", where,
-                            element.id, prop=term, value=code)
+                self._error(
+                    "langMapObjKeyword",
+                    f"keyword {code} in a language map",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=code,
+                )
                 return None
             if not _LANGUAGE_CODE.match(code):
-                self._error(f"{prefix}InvalidCode", f"{code!r} is not a language code", where,
-                            element.id, prop=term, value=code)
+                self._error(
+                    f"{prefix}InvalidCode",
+                    f"{code!r} is not a language code",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=code,
+                )
                 return None
             if not isinstance(text, str):
-                self._error(f"{prefix}ValueNotString", f"{term!r} text must be a string", where,
-                            element.id, prop=term, value=text)
+                self._error(
+                    f"{prefix}ValueNotString",
+                    f"{term!r} text must be a string",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=text,
+                )
                 return None
             if code in texts and rule.get("uniqueLang"):
-                self._error(f"{prefix}CodeNotUnique", f"language {code!r} twice", where,
-                            element.id, prop=term, value=code)
+                self._error(
+                    f"{prefix}CodeNotUnique",
+                    f"language {code!r} twice",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=code,
+                )
                 return None
             if len(text) > limit:
-                self._error("langStringValueTooLong", f"{term!r} is longer than {limit}", where,
-                            element.id, prop=term, value=text)
+                self._error(
+                    "langStringValueTooLong",
+                    f"{term!r} is longer than {limit}",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=text,
+                )
                 return None
             texts[code] = text
         return texts

@@ -56,7 +56,9 @@ def _versions_of(node: dict[str, Any], own: int | None) -> list[int]:
     found: set[int] = set()
     if "sh:class" in node:
         iri = node["sh:class"]
-        found.add(int(iri.rsplit(";", 1)[1]) if iri.startswith("dtmi:") and ";" in iri else own or 0)
+        found.add(
+            int(iri.rsplit(";", 1)[1]) if iri.startswith("dtmi:") and ";" in iri else own or 0
+        )
     for alt in node.get("sh:or", []):
         found.update(_versions_of(alt, own))
     return sorted(found)

@@ -72,21 +72,36 @@ class Semantics:
                 continue
             home = _partition(target)
             if home is not target and home is not _partition(ref.source):
-                self._error(ref.source, "crossPartitionReference",
-                            f"{ref.target} belongs to {home.id if home else '?'}", ref.path,
-                            secondary=ref.target, prop=ref.prop,
-                            value=home.id if home else None)
+                self._error(
+                    ref.source,
+                    "crossPartitionReference",
+                    f"{ref.target} belongs to {home.id if home else '?'}",
+                    ref.path,
+                    secondary=ref.target,
+                    prop=ref.prop,
+                    value=home.id if home else None,
+                )
                 continue
             version = target.language.version
             if ref.versions and version not in ref.versions and max(ref.versions) < 4:
-                self._error(ref.source, "disallowedVersionReference",
-                            f"{ref.target} is DTDL v{version}, not allowed here", ref.path,
-                            secondary=ref.target, prop=ref.prop)
+                self._error(
+                    ref.source,
+                    "disallowedVersionReference",
+                    f"{ref.target} is DTDL v{version}, not allowed here",
+                    ref.path,
+                    secondary=ref.target,
+                    prop=ref.prop,
+                )
                 continue
             if not any(target.is_a(c) for c in ref.classes):
-                self._error(ref.source, "notRequiredType" if ref.prop != "extends" else "badType",
-                            f"{ref.target} is a {target.cls}, not a {' or '.join(ref.classes)}",
-                            ref.path, secondary=ref.target, prop=ref.prop)
+                self._error(
+                    ref.source,
+                    "notRequiredType" if ref.prop != "extends" else "badType",
+                    f"{ref.target} is a {target.cls}, not a {' or '.join(ref.classes)}",
+                    ref.path,
+                    secondary=ref.target,
+                    prop=ref.prop,
+                )
         for element in self.elements:
             entry = element.language.classes.get(element.cls, {})
             for limit in _limits(element):
@@ -118,6 +133,10 @@ class Semantics:
         max_count = limit.get("maxCount")
         if "importProperties" in limit:
             return  # extends chains are checked in _extends
+        if max_count is not None and not excluded and max_depth is None and (
+            len(self.elements) <= int(max_count)
+        ):
+            return  # cannot exceed the count; cycles are caught by the depth/type limits
         count = 0
         stack: list[tuple[Element, int, tuple[str, ...]]] = [(root, 1, (root.id,))]
         reported = False
@@ -128,34 +147,48 @@ class Semantics:
                 if excluded == "Array" and any(
                     isinstance(c, str) and c in GEOSPATIAL for c in element.children.get(prop, [])
                 ):
-                    self._error(root, "excludedType", f"a geospatial schema holds arrays, "
-                                f"not allowed under {root.id}")
+                    self._error(
+                        root,
+                        "excludedType",
+                        f"a geospatial schema holds arrays, not allowed under {root.id}",
+                    )
                     return
                 for child in self._targets(element, prop):
                     counted = prop in props
                     level = depth + (1 if counted else 0)
                     if excluded and child.is_a(excluded):
-                        self._error(root, "excludedType",
-                                    f"a {excluded} is not allowed under {root.id}",
-                                    secondary=child.id)
+                        self._error(
+                            root,
+                            "excludedType",
+                            f"a {excluded} is not allowed under {root.id}",
+                            secondary=child.id,
+                        )
                         return
                     if child.id in trail:
                         if not reported:
-                            name = "recursiveStructureNarrow" if narrow else "recursiveStructureWide"
-                            self._error(root, name, f"{root.id} contains itself",
-                                        prop=prop)
+                            name = (
+                                "recursiveStructureNarrow" if narrow else "recursiveStructureWide"
+                            )
+                            self._error(root, name, f"{root.id} contains itself", prop=prop)
                             reported = True
                         continue
                     count += 1
                     if excluded and child.is_a(excluded):
-                        self._error(root, "excludedType",
-                                    f"a {excluded} is not allowed under {root.id}",
-                                    secondary=child.id)
+                        self._error(
+                            root,
+                            "excludedType",
+                            f"a {excluded} is not allowed under {root.id}",
+                            secondary=child.id,
+                        )
                         return
                     if max_depth is not None and level > int(max_depth) and not reported:
                         name = "excessiveDepthNarrow" if narrow else "excessiveDepthWide"
-                        self._error(root, name, f"nesting under {root.id} exceeds {max_depth}",
-                                    secondary=child.id)
+                        self._error(
+                            root,
+                            name,
+                            f"nesting under {root.id} exceeds {max_depth}",
+                            secondary=child.id,
+                        )
                         return
                     if max_count is not None and count > int(max_count):
                         name = "excessiveCountNarrow" if narrow else "excessiveCountWide"
@@ -165,8 +198,9 @@ class Semantics:
                         stack.append((child, level, (*trail, child.id)))
 
     def _extends(self, interface: Element) -> None:
-        limit = next((lim for lim in _limits(interface, all_limits=True)
-                      if "importProperties" in lim), None)
+        limit = next(
+            (lim for lim in _limits(interface, all_limits=True) if "importProperties" in lim), None
+        )
         max_depth = int(limit.get("maxDepth", 10)) if limit else 10
         max_count = int(limit.get("maxCount", 1 << 30)) if limit else 1 << 30
         names: dict[str, str] = {}
@@ -180,13 +214,21 @@ class Semantics:
             current, depth, trail = stack.pop()
             for base in self._targets(current, "extends"):
                 if base.id in trail:
-                    self._error(interface, "recursiveStructureNarrow",
-                                f"{interface.id} extends itself", prop="extends")
+                    self._error(
+                        interface,
+                        "recursiveStructureNarrow",
+                        f"{interface.id} extends itself",
+                        prop="extends",
+                    )
                     return
                 if depth + 1 > max_depth:
-                    self._error(interface, "excessiveDepthNarrow",
-                                f"extends chain longer than {max_depth}", secondary=base.id,
-                                prop="extends")
+                    self._error(
+                        interface,
+                        "excessiveDepthNarrow",
+                        f"extends chain longer than {max_depth}",
+                        secondary=base.id,
+                        prop="extends",
+                    )
                     return
                 if base.id in seen:
                     continue
@@ -199,9 +241,14 @@ class Semantics:
                     if name is None:
                         continue
                     if name in names and names[name] != base.id:
-                        self._error(interface, "nonUniqueImportedPropertyValue",
-                                    f"content {name!r} is also defined in {base.id}",
-                                    secondary=base.id, prop="contents", value=name)
+                        self._error(
+                            interface,
+                            "nonUniqueImportedPropertyValue",
+                            f"content {name!r} is also defined in {base.id}",
+                            secondary=base.id,
+                            prop="contents",
+                            value=name,
+                        )
                         return
                     names[name] = base.id
                 stack.append((base, depth + 1, (*trail, base.id)))
@@ -215,21 +262,32 @@ class Semantics:
             raw = value.values.get("enumValue")
             if raw is None:
                 continue
-            good = (isinstance(raw, int) and not isinstance(raw, bool)) if integral else (
-                isinstance(raw, str)
+            good = (
+                (isinstance(raw, int) and not isinstance(raw, bool))
+                if integral
+                else (isinstance(raw, str))
             )
             if not good:
-                self._error(value, "nonConformantDatatype",
-                            f"enumValue {raw!r} does not match valueSchema {schemas[0]}",
-                            secondary=enum.id, prop="enumValue", value=raw)
+                self._error(
+                    value,
+                    "nonConformantDatatype",
+                    f"enumValue {raw!r} does not match valueSchema {schemas[0]}",
+                    secondary=enum.id,
+                    prop="enumValue",
+                    value=raw,
+                )
 
     def _semantic_types(self, element: Element) -> None:
         units = element.children.get("unit")
         lang = element.language
         quantitative = [c for c in element.cotypes if _is_quantitative(c, lang)]
         if len(quantitative) > 1:
-            self._error(element, "conflictingSupplementalTypes",
-                        f"{' and '.join(quantitative)} conflict", prop="unit")
+            self._error(
+                element,
+                "conflictingSupplementalTypes",
+                f"{' and '.join(quantitative)} conflict",
+                prop="unit",
+            )
             return
         for cotype in element.cotypes:
             self._cotype_schema(element, cotype)
@@ -241,9 +299,13 @@ class Semantics:
             child_of = _unit_enum(cotype)
             allowed = _UNIT_ENUMS.get(child_of or "", [])
             if units and isinstance(units[0], str) and allowed and units[0] not in allowed:
-                self._error(element, "wrongParent",
-                            f"unit {units[0]!r} does not measure {cotype}", prop="unit",
-                            value=units[0])
+                self._error(
+                    element,
+                    "wrongParent",
+                    f"unit {units[0]!r} does not measure {cotype}",
+                    prop="unit",
+                    value=units[0],
+                )
 
     def _override(self, element: Element, key: str, ref: str) -> None:
         target = element.values.get(ref)
@@ -253,18 +315,26 @@ class Semantics:
         claimed = self._overrides.setdefault(id(element.parent), {})
         pair = (str(target), overridden[0])
         if pair in claimed and claimed[pair] is not element:
-            self._error(element, "multipleReference",
-                        f"{overridden[0]!r} of {target!r} is overridden twice",
-                        prop="overrides", value=f"{target!r} and {overridden[0]!r}")
+            self._error(
+                element,
+                "multipleReference",
+                f"{overridden[0]!r} of {target!r} is overridden twice",
+                prop="overrides",
+                value=f"{target!r} and {overridden[0]!r}",
+            )
             return
         claimed[pair] = element
         for sibling in self._targets(element.parent, element_prop(element) or ""):
             if sibling is element or sibling.values.get(key) != target:
                 continue
             if overridden[0] not in _supplemental(sibling):
-                self._error(element, "matchingPropertyNotSupplemental",
-                            f"{overridden[0]!r} of {target!r} cannot be overridden",
-                            prop="overrides", value=overridden[0])
+                self._error(
+                    element,
+                    "matchingPropertyNotSupplemental",
+                    f"{overridden[0]!r} of {target!r} cannot be overridden",
+                    prop="overrides",
+                    value=overridden[0],
+                )
 
     def _cotype_schema(self, element: Element, cotype: str) -> None:
         """Semantic types narrow the schema (a Temperature is numeric, an Event is not)."""
@@ -281,14 +351,22 @@ class Semantics:
                 else:
                     cls = instance_class(schema) or ("Object" if schema in GEOSPATIAL else "")
                     target = self.by_id.get(schema)
-                    ok = (target.is_a(c) for c in classes) if target else (
-                        is_subclass(lang, cls, c) for c in classes)
+                    ok = (
+                        (target.is_a(c) for c in classes)
+                        if target
+                        else (is_subclass(lang, cls, c) for c in classes)
+                    )
                     ok = any(ok)
             else:
                 ok = any(schema.is_a(c) for c in classes) if classes else True
             if not ok:
-                self._error(element, "notRequiredType", f"{cotype} does not allow this schema",
-                            prop="schema", secondary=str(schema))
+                self._error(
+                    element,
+                    "notRequiredType",
+                    f"{cotype} does not allow this schema",
+                    prop="schema",
+                    secondary=str(schema),
+                )
 
     def _siblings(self, element: Element) -> None:
         lang = element.language
@@ -304,31 +382,51 @@ class Semantics:
                 parent = element.parent
                 if parent is None or not isinstance(target, str):
                     continue
-                siblings = [s for s in self._targets(parent, element_prop(element) or "")
-                            if s is not element and s.values.get(key) == target]
+                siblings = [
+                    s
+                    for s in self._targets(parent, element_prop(element) or "")
+                    if s is not element and s.values.get(key) == target
+                ]
                 kinds = [c.get("sh:class") for c in rule.get("sh:or", [])]
                 for sibling in siblings:
-                    if kinds and not any(sibling.is_a(str(k).split(":")[-1].split(";")[0])
-                                         for k in kinds):
-                        self._error(element, "notSiblingRequiredType",
-                                    f"{target!r} is a {sibling.cls}", prop=ref, value=target)
+                    if kinds and not any(
+                        sibling.is_a(str(k).split(":")[-1].split(";")[0]) for k in kinds
+                    ):
+                        self._error(
+                            element,
+                            "notSiblingRequiredType",
+                            f"{target!r} is a {sibling.cls}",
+                            prop=ref,
+                            value=target,
+                        )
                 forbidden = rule.get("sh:not", {})
                 if isinstance(forbidden, dict) and any(
                     forbidden.get("sh:class") in s.cotypes for s in siblings
                 ):
-                    self._error(element, "idReference", f"{target!r} is itself an annotation",
-                                prop=ref, value=target)
+                    self._error(
+                        element,
+                        "idReference",
+                        f"{target!r} is itself an annotation",
+                        prop=ref,
+                        value=target,
+                    )
             props = _cotype_rules(lang, cotype)
             for term, rule in props.items():
                 if rule.get("uniqueValue") and element.parent is not None:
                     value = element.values.get(term)
                     clash = [
-                        s for s in self._targets(element.parent, element_prop(element) or "")
+                        s
+                        for s in self._targets(element.parent, element_prop(element) or "")
                         if s is not element and s.values.get(term) == value and value is not None
                     ]
                     if clash and clash[0].path > element.path:
-                        self._error(element, "nonUniquePropertyValue",
-                                    f"{term} {value!r} is used twice", prop=term, value=value)
+                        self._error(
+                            element,
+                            "nonUniquePropertyValue",
+                            f"{term} {value!r} is used twice",
+                            prop=term,
+                            value=value,
+                        )
 
 
 def _supplemental(element: Element) -> set[str]:

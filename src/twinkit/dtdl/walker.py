@@ -54,6 +54,7 @@ class Walker:
         self._lang: Language = language(3, ())
         self._site: tuple[str | None, str | None] = (None, None)
         self._rejected: list[str] = []
+        self._nesting = 0
         self._site_rule: dict[str, Any] = {}
 
     # -- errors ---------------------------------------------------------------------------
@@ -79,9 +80,6 @@ class Walker:
 
     def document(self, doc: Any, document: int | str) -> None:
         self._document = document
-        if _depth(doc) > MAX_NESTING:
-            self._error("excessiveDepthNarrow", "JSON nesting is too deep to be DTDL", "")
-            return
         if isinstance(doc, list):
             for index, item in enumerate(doc):
                 self._top(item, pointer(index))
@@ -118,7 +116,9 @@ class Walker:
         for index, item in enumerate(items):
             where = pointer_join(path, index) if isinstance(raw, list) else path
             if isinstance(item, dict):
-                self._error("disallowedLocalContext", "local term definitions are not allowed", where)
+                self._error(
+                    "disallowedLocalContext", "local term definitions are not allowed", where
+                )
                 return None
             if not isinstance(item, str):
                 self._error("invalidContext", "a context specifier must be a string", where)
@@ -135,9 +135,12 @@ class Walker:
                     )
                     return None
                 if self.max_version is not None and found > self.max_version:
-                    self._error("disallowedContextVersion",
-                                f"DTDL v{found} is above the allowed v{self.max_version}", where,
-                                value=item)
+                    self._error(
+                        "disallowedContextVersion",
+                        f"DTDL v{found} is above the allowed v{self.max_version}",
+                        where,
+                        value=item,
+                    )
                     return None
                 if found not in SUPPORTED_VERSIONS:
                     self._error(
@@ -155,8 +158,11 @@ class Walker:
                     )
                     return None
                 if outer is not None and found > outer.version:
-                    self._error("inconsistentContext",
-                                "a nested element cannot raise the DTDL version", where)
+                    self._error(
+                        "inconsistentContext",
+                        "a nested element cannot raise the DTDL version",
+                        where,
+                    )
                     return None
                 version = found
                 continue
@@ -172,9 +178,12 @@ class Walker:
                 self._error("invalidContextSpecifier", f"{item!r} is not valid", where, value=item)
                 return None
             if "." in item.rsplit(";", 1)[-1] and (version or 2) < 3:
-                self._error("invalidContextSpecifierForVersion",
-                            f"DTDL v{version or 2} context specifiers have no minor version",
-                            where, value=item)
+                self._error(
+                    "invalidContextSpecifierForVersion",
+                    f"DTDL v{version or 2} context specifiers have no minor version",
+                    where,
+                    value=item,
+                )
                 return None
             name = extension_name(item)
             if version is None and name != "iotcentral":
@@ -192,15 +201,14 @@ class Walker:
                 if name not in extensions:
                     extensions.append(name)
             elif ";" not in item:
-                self._error("invalidContextSpecifierForVersion",
-                            f"context {item!r} has no version", where)
+                self._error(
+                    "invalidContextSpecifierForVersion", f"context {item!r} has no version", where
+                )
                 return None
             elif self._allow_undefined(version or 2):
                 undefined = True
             else:
-                self._error(
-                    "unresolvableContextSpecifier", f"context {item!r} is not known", where
-                )
+                self._error("unresolvableContextSpecifier", f"context {item!r} is not known", where)
                 return None
         if version is None:
             self._error("missingDtdlContext", "the DTDL context is missing", path)
@@ -219,7 +227,19 @@ class Walker:
 
     # -- elements -------------------------------------------------------------------------
 
-    def _element(
+    def _element(self, obj: dict[str, Any], path: str, *args: Any, **kwargs: Any) -> Element | None:
+        """Walk one element; nesting beyond MAX_NESTING is refused, so hostile input
+        cannot exhaust the stack."""
+        if self._nesting >= MAX_NESTING:
+            self._error("excessiveDepthNarrow", "elements are nested too deeply", path)
+            return None
+        self._nesting += 1
+        try:
+            return self._element_body(obj, path, *args, **kwargs)
+        finally:
+            self._nesting -= 1
+
+    def _element_body(
         self,
         obj: dict[str, Any],
         path: str,
@@ -262,9 +282,11 @@ class Walker:
         element.explicit_id = explicit
         self.elements.append(element)
         constraints = self._constraints(lang, material, cotypes)
-        orphans = {
-            t for c in rejected if c != "?" for t in _cotype_props(lang, c) if t not in constraints
-        }
+        orphans = (
+            {t for c in rejected if c != "?" for t in _cotype_props(lang, c)} - set(constraints)
+            if rejected
+            else set()
+        )
         element.rejected_cotypes = rejected
         seen: set[str] = set()
         for key, value in obj.items():
@@ -274,20 +296,34 @@ class Walker:
             if key.startswith("@"):
                 if lang.glob.get("restrictKeywords") or key == "@graph":
                     self._error(
-                        "keywordDisallowed", f"keyword {key} is not allowed", where,
-                        identifier, prop=prop, value=key,
+                        "keywordDisallowed",
+                        f"keyword {key} is not allowed",
+                        where,
+                        identifier,
+                        prop=prop,
+                        value=key,
                     )
                 continue
             if key in orphans or lang.terms.get(key) and key in orphans:
-                self._error("noTypeThatAllows", f"no valid type of {identifier} allows {key!r}",
-                            where, identifier, prop=key)
+                self._error(
+                    "noTypeThatAllows",
+                    f"no valid type of {identifier} allows {key!r}",
+                    where,
+                    identifier,
+                    prop=key,
+                )
                 continue
             term = self._property_term(key, lang, constraints, element, where, ctx)
             if term is None:
                 continue
             if term in seen:
-                self._error("duplicatePropertyName", f"{term!r} is given twice", where,
-                            identifier, prop=term)
+                self._error(
+                    "duplicatePropertyName",
+                    f"{term!r} is given twice",
+                    where,
+                    identifier,
+                    prop=term,
+                )
                 continue
             seen.add(term)
             self._value(element, term, constraints[term], value, where, ctx)
@@ -301,8 +337,13 @@ class Walker:
                 if term == site.get("dtmiSegment") and not element.explicit_id:
                     name = "missingDtmiSegPropertyValue"
                 elif term == site.get("dictionaryKey"):
-                    self._error("missingDictKeyPropertyValue", f"{material} needs {term!r}",
-                                path, identifier, prop=term)
+                    self._error(
+                        "missingDictKeyPropertyValue",
+                        f"{material} needs {term!r}",
+                        path,
+                        identifier,
+                        prop=term,
+                    )
                 self._error(
                     name, f"{material} requires property {term!r}", path, identifier, prop=term
                 )
@@ -354,10 +395,20 @@ class Walker:
                 return inferable, [], []
             parent_id, prop = self._site
             if top:
-                self._error("typeNotRootable", "a top-level element must be an Interface",
-                            path, value=identifier)
-            self._error("badType", "element needs an @type", path, parent_id,
-                        secondary=identifier, prop=prop)
+                self._error(
+                    "typeNotRootable",
+                    "a top-level element must be an Interface",
+                    path,
+                    value=identifier,
+                )
+            self._error(
+                "badType",
+                "element needs an @type",
+                path,
+                parent_id,
+                secondary=identifier,
+                prop=prop,
+            )
             return None, [], []
         items = raw if isinstance(raw, list) else [raw]
         if not items or not all(isinstance(t, str) for t in items):
@@ -385,59 +436,102 @@ class Walker:
                 undefined.append(item)
             elif known is not None:
                 self._error(
-                    "typeIrrelevantDtmiOrTerm", f"{item!r} is not a type", where, identifier,
+                    "typeIrrelevantDtmiOrTerm",
+                    f"{item!r} is not a type",
+                    where,
+                    identifier,
                     value=item,
                 )
                 ok = False
             elif item.startswith("dtmi:"):
                 if not DTMI.match(item):
-                    self._error("typeInvalidDtmi", f"{item!r} is not a valid DTMI", where,
-                                identifier, value=item)
+                    self._error(
+                        "typeInvalidDtmi",
+                        f"{item!r} is not a valid DTMI",
+                        where,
+                        identifier,
+                        value=item,
+                    )
                     ok = False
                 elif self._allow_undefined(ctx.version) or ctx.undefined_extension:
                     undefined.append(item)
                 else:
-                    self._error("typeIrrelevantDtmiOrTerm", f"type {item!r} is not defined",
-                                where, identifier, value=item)
+                    self._error(
+                        "typeIrrelevantDtmiOrTerm",
+                        f"type {item!r} is not defined",
+                        where,
+                        identifier,
+                        value=item,
+                    )
                     ok = False
             elif ":" in item or "/" in item:
                 if ctx.version == 2:
                     undefined.append(item)
                 else:
-                    self._error("typeNotDtmiNorTerm", f"{item!r} is neither a DTMI nor a term",
-                                where, identifier, value=item)
+                    self._error(
+                        "typeNotDtmiNorTerm",
+                        f"{item!r} is neither a DTMI nor a term",
+                        where,
+                        identifier,
+                        value=item,
+                    )
                     ok = False
             elif ctx.undefined_extension or ctx.version == 2:
                 undefined.append(item)
             else:
-                self._error("typeUndefinedTerm", f"type {item!r} is not defined", where,
-                            identifier, value=item)
+                self._error(
+                    "typeUndefinedTerm",
+                    f"type {item!r} is not defined",
+                    where,
+                    identifier,
+                    value=item,
+                )
                 ok = False
         parent_id, prop = self._site
         if len(material) != 1:
             if len(material) > 1:
-                self._error("multipleMaterialTypes", f"conflicting types {material}", where,
-                            identifier)
+                self._error(
+                    "multipleMaterialTypes", f"conflicting types {material}", where, identifier
+                )
             elif top:
-                self._error("typeNotRootable", "a top-level element must be an Interface",
-                            where, value=identifier)
-                self._error("badType", "no DTDL class among the types", where,
-                            secondary=identifier)
+                self._error(
+                    "typeNotRootable",
+                    "a top-level element must be an Interface",
+                    where,
+                    value=identifier,
+                )
+                self._error("badType", "no DTDL class among the types", where, secondary=identifier)
             else:
-                self._error("badType", "no DTDL class among the types", where, parent_id,
-                            secondary=identifier, prop=prop)
+                self._error(
+                    "badType",
+                    "no DTDL class among the types",
+                    where,
+                    parent_id,
+                    secondary=identifier,
+                    prop=prop,
+                )
             return None, [], []
         cls = material[0]
         entry = lang.classes[cls]
         if top and not entry.get("partition"):
-            self._error("typeNotRootable", f"a {cls} cannot be a top-level element", where,
-                        value=identifier)
+            self._error(
+                "typeNotRootable", f"a {cls} cannot be a top-level element", where, value=identifier
+            )
             return None, [], []
-        if entry.get("abstract") or is_subclass(lang, cls, "PrimitiveSchema") or (
-            allowed is not None and not any(is_subclass(lang, cls, a) for a in allowed)
+        if (
+            entry.get("abstract")
+            or is_subclass(lang, cls, "PrimitiveSchema")
+            or (allowed is not None and not any(is_subclass(lang, cls, a) for a in allowed))
         ):
-            self._error("badType", f"a {cls} is not allowed here", where, parent_id,
-                        secondary=identifier, prop=prop, value=cls)
+            self._error(
+                "badType",
+                f"a {cls} is not allowed here",
+                where,
+                parent_id,
+                secondary=identifier,
+                prop=prop,
+                value=cls,
+            )
             return None, [], []
         valid: list[str] = []
         self._rejected = [] if ok else ["?"]
@@ -455,24 +549,53 @@ class Walker:
         applies = _applies_to(lang, cotype)
         if lang.version == 2 and entry is not None and entry.get("version") == 3 and applies:
             if any(is_subclass(lang, cls, a) for a in applies):
-                self._error("invalidCotypeVersion", f"{cotype} needs DTDL v3", where, identifier,
-                            value=cotype)
+                self._error(
+                    "invalidCotypeVersion",
+                    f"{cotype} needs DTDL v3",
+                    where,
+                    identifier,
+                    value=cotype,
+                )
                 return False
         if applies is None or not any(is_subclass(lang, cls, a) for a in applies):
-            self._error("invalidCotype", f"{cotype} cannot be applied to a {cls}", where,
-                        identifier, value=cotype)
+            self._error(
+                "invalidCotype",
+                f"{cotype} cannot be applied to a {cls}",
+                where,
+                identifier,
+                value=cotype,
+            )
             return False
         for required in (entry or {}).get("requiresCotype", []):
             if required not in cotypes:
-                self._error("missingCocotype", f"{cotype} also needs {required}", where,
-                            identifier, value=required)
+                self._error(
+                    "missingCocotype",
+                    f"{cotype} also needs {required}",
+                    where,
+                    identifier,
+                    value=required,
+                )
         for excluded in (entry or {}).get("excludesCotype", []):
             if excluded in cotypes:
-                self._error("disallowedCocotype", f"{cotype} excludes {excluded}", where,
-                            identifier, value=excluded)
+                self._error(
+                    "disallowedCocotype",
+                    f"{cotype} excludes {excluded}",
+                    where,
+                    identifier,
+                    value=excluded,
+                )
         return True
 
     def _constraints(self, lang: Any, cls: str, cotypes: list[str]) -> dict[str, dict[str, Any]]:
+        key = (id(lang), cls, tuple(cotypes))
+        cached = _CONSTRAINTS.get(key)
+        if cached is None:
+            cached = _CONSTRAINTS[key] = self._merge_constraints(lang, cls, cotypes)
+        return cached
+
+    def _merge_constraints(
+        self, lang: Any, cls: str, cotypes: list[str]
+    ) -> dict[str, dict[str, Any]]:
         merged: dict[str, dict[str, Any]] = {}
         chain: list[str] = []
         current: str | None = cls
@@ -522,12 +645,18 @@ class Walker:
             if tolerated and (v2 or ctx.undefined_extension):
                 return None
             name = "propertyUndefinedTerm"
-        self._error(name, f"property {key!r} is not allowed on a {element.cls}", where,
-                    element.id, prop=key)
+        self._error(
+            name, f"property {key!r} is not allowed on a {element.cls}", where, element.id, prop=key
+        )
         if not element.undefined_cotypes and not element.rejected_cotypes:
             inferred = "@type" not in element.raw
-            self._error("inferredTypeDoesNotAllow" if inferred else "noTypeThatAllows", f"no type of {element.id} allows {key!r}", where,
-                        element.id, prop=key)
+            self._error(
+                "inferredTypeDoesNotAllow" if inferred else "noTypeThatAllows",
+                f"no type of {element.id} allows {key!r}",
+                where,
+                element.id,
+                prop=key,
+            )
         return None
 
     # -- values ---------------------------------------------------------------------------
@@ -549,11 +678,17 @@ class Walker:
         items = value if isinstance(value, list) else [value]
         maximum = rule.get("max")
         if maximum is not None and len(items) > maximum:
-            self._error("objectMultipleValues", f"{term!r} allows at most {maximum} values",
-                        where, element.id, prop=term)
+            self._error(
+                "objectMultipleValues",
+                f"{term!r} allows at most {maximum} values",
+                where,
+                element.id,
+                prop=term,
+            )
         if not items and rule.get("min", 0) >= 1:
-            self._error("objectCountBelowMin", f"{term!r} needs a value", where, element.id,
-                        prop=term)
+            self._error(
+                "objectCountBelowMin", f"{term!r} needs a value", where, element.id, prop=term
+            )
         classes = rule.get("classes")
         inferable = classes[0] if rule.get("inferable") and classes else None
         if rule.get("childOf"):
@@ -567,38 +702,80 @@ class Walker:
                     found.append(target)
             elif isinstance(item, dict):
                 if rule.get("childOf") or rule.get("in"):
-                    self._error("refObjectNotAllowed", f"{term!r} must name a value", at,
-                                element.id, prop=term)
+                    self._error(
+                        "refObjectNotAllowed",
+                        f"{term!r} must name a value",
+                        at,
+                        element.id,
+                        prop=term,
+                    )
                     continue
                 if rule.get("kind") == "iri" and "@id" not in item:
-                    self._error("missingRequiredId", f"an inline {term!r} needs an @id", at,
-                                element.id, prop=term)
+                    self._error(
+                        "missingRequiredId",
+                        f"an inline {term!r} needs an @id",
+                        at,
+                        element.id,
+                        prop=term,
+                    )
                     found.append("")
                     continue
-                segment = _segment_of(item) if term in ("contents", "fields", "enumValues",
-                                                        "properties") else None
+                segment = (
+                    _segment_of(item)
+                    if term in ("contents", "fields", "enumValues", "properties")
+                    else None
+                )
                 if set(item) == {"@id"}:
-                    self._error("idReference", f"{term!r} names {item['@id']!r} by an object",
-                                at, element.id, prop=term, value=item["@id"])
+                    self._error(
+                        "idReference",
+                        f"{term!r} names {item['@id']!r} by an object",
+                        at,
+                        element.id,
+                        prop=term,
+                        value=item["@id"],
+                    )
                     continue
-                child = self._element(item, at, ctx, classes, inferable, element, term,
-                                      segment=segment, site_rule=rule)
+                child = self._element(
+                    item,
+                    at,
+                    ctx,
+                    classes,
+                    inferable,
+                    element,
+                    term,
+                    segment=segment,
+                    site_rule=rule,
+                )
                 versions = rule.get("versions") or []
-                if child is not None and versions and child.language.version not in versions and (
-                    child.language.version < 4 and max(versions) < 4
+                if (
+                    child is not None
+                    and versions
+                    and child.language.version not in versions
+                    and (child.language.version < 4 and max(versions) < 4)
                 ):
-                    self._error("inconsistentContext", f"a DTDL v{child.language.version} "
-                                f"element cannot appear in {term!r} here", at, element.id,
-                                prop=term)
+                    self._error(
+                        "inconsistentContext",
+                        f"a DTDL v{child.language.version} element cannot appear in {term!r} here",
+                        at,
+                        element.id,
+                        prop=term,
+                    )
                     continue
                 if child is not None:
                     found.append(child)
             else:
-                self._error("refNotStringOrObject", f"{term!r} must be a DTMI, a term or an object",
-                            at, element.id, prop=term, value=item)
+                self._error(
+                    "refNotStringOrObject",
+                    f"{term!r} must be a DTMI, a term or an object",
+                    at,
+                    element.id,
+                    prop=term,
+                    value=item,
+                )
         if items and not found and rule.get("min", 0) >= 1:
-            self._error("objectCountBelowMin", f"{term!r} has no valid value", where, element.id,
-                        prop=term)
+            self._error(
+                "objectCountBelowMin", f"{term!r} has no valid value", where, element.id, prop=term
+            )
         found = [f for f in found if f != ""]
         element.children[term] = found
         self._unique(element, term, rule, found, where)
@@ -621,35 +798,73 @@ class Walker:
         if iri is not None:
             kind, name = lang.iris[iri]
             if allowed_in is not None and name not in allowed_in:
-                self._error("notRequiredValue" if False else "badDtmiOrTerm" if False else
-                            "incorrectPropertyValue", f"{item!r} is not allowed for {term!r}",
-                            at, element.id, prop=term, value=item)
+                self._error(
+                    "notRequiredValue"
+                    if False
+                    else "badDtmiOrTerm"
+                    if False
+                    else "incorrectPropertyValue",
+                    f"{item!r} is not allowed for {term!r}",
+                    at,
+                    element.id,
+                    prop=term,
+                    value=item,
+                )
                 return None
             if rule.get("childOf") and kind not in ("unit", "instance"):
-                self._error("notRequiredType", f"{item!r} is not a unit", at, element.id,
-                            prop=term, value=item)
+                self._error(
+                    "notRequiredType",
+                    f"{item!r} is not a unit",
+                    at,
+                    element.id,
+                    prop=term,
+                    value=item,
+                )
             if rule.get("childOf") and kind == "instance" and instance_class(name):
-                self._error("notRequiredType", f"{item!r} is not a unit", at, element.id,
-                            prop=term, value=item)
+                self._error(
+                    "notRequiredType",
+                    f"{item!r} is not a unit",
+                    at,
+                    element.id,
+                    prop=term,
+                    value=item,
+                )
             if rule.get("childOf") or not classes:
                 return name
             cls = "Enum" if kind == "enum" else instance_class(name)
             if cls is None or (classes and not any(is_subclass(lang, cls, c) for c in classes)):
-                self._error("notRequiredType" if cls else "badDtmiOrTerm",
-                            f"{item!r} is not a valid {term}", at, element.id, prop=term,
-                            value=item)
+                self._error(
+                    "notRequiredType" if cls else "badDtmiOrTerm",
+                    f"{item!r} is not a valid {term}",
+                    at,
+                    element.id,
+                    prop=term,
+                    value=item,
+                )
                 return None
             return name
         if rule.get("childOf"):
-            self._error("notRequiredValue", f"{item!r} is not a valid {term}", at, element.id,
-                        prop=term, value=item)
+            self._error(
+                "notRequiredValue",
+                f"{item!r} is not a valid {term}",
+                at,
+                element.id,
+                prop=term,
+                value=item,
+            )
             return None
         pattern = rule.get("pattern")
         good = _compiled(pattern).match(item) if pattern else self._id_pattern(lang).match(item)
         if item.startswith("dtmi:") and good:
             if allowed_in is not None:
-                self._error("incorrectPropertyValue", f"{item!r} is not allowed for {term!r}", at,
-                            element.id, prop=term, value=item)
+                self._error(
+                    "incorrectPropertyValue",
+                    f"{item!r} is not allowed for {term!r}",
+                    at,
+                    element.id,
+                    prop=term,
+                    value=item,
+                )
                 return None
             self.references.append(
                 Reference(item, classes, element, term, at, rule.get("versions") or [])
@@ -659,12 +874,17 @@ class Walker:
             name = "identifierNotDtmi" if term == "target" else "badDtmiOrTerm"
         else:
             name = "badDtmiOrTerm"
-        self._error(name, f"{item!r} is neither a DTMI nor a term", at, element.id,
-                    prop=term, value=item)
+        self._error(
+            name, f"{item!r} is neither a DTMI nor a term", at, element.id, prop=term, value=item
+        )
         return None
 
     def _unique(
-        self, element: Element, term: str, rule: dict[str, Any], found: list[Element | str],
+        self,
+        element: Element,
+        term: str,
+        rule: dict[str, Any],
+        found: list[Element | str],
         where: str,
     ) -> None:
         for key in rule.get("unique", []):
@@ -681,8 +901,14 @@ class Walker:
                     continue
                 marker = (type(value).__name__, value)
                 if marker in seen:
-                    self._error("nonUniquePropertyValue", f"{key} {value!r} is not unique in "
-                                f"{term!r}", where, element.id, prop=term, value=value)
+                    self._error(
+                        "nonUniquePropertyValue",
+                        f"{key} {value!r} is not unique in {term!r}",
+                        where,
+                        element.id,
+                        prop=term,
+                        value=value,
+                    )
                 seen.add(marker)
 
 
@@ -690,6 +916,9 @@ Visitor = Callable[[Element], None]
 
 
 _PATTERN_CACHE: dict[str, re.Pattern[str]] = {}
+_CONSTRAINTS: dict[tuple[int, str, tuple[str, ...]], dict[str, dict[str, Any]]] = {}
+"""Merged property rules per (language, class, cotypes); languages are cached for the
+process lifetime, so their ids are stable keys."""
 
 
 def _compiled(text: str) -> re.Pattern[str]:
@@ -700,7 +929,11 @@ def _compiled(text: str) -> re.Pattern[str]:
 
 
 def pointer_join(path: str, part: str | int) -> str:
-    return path + pointer(part)
+    """Append one RFC 6901 segment (the common case needs no escaping)."""
+    text = str(part)
+    if "~" in text or "/" in text:
+        return path + pointer(text)
+    return f"{path}/{text}"
 
 
 def _segment_of(item: dict[str, Any]) -> str | None:
@@ -741,7 +974,9 @@ def _cotype_props(lang: Any, cotype: str) -> dict[str, dict[str, Any]]:
     chain: list[dict[str, Any]] = []
     entry = lang.classes.get(cotype)
     if entry is None and lang.version == 2:
-        return {"unit": {"classes": ["Unit"], "kind": "node", "min": 1, "max": 1, "childOf": cotype}}
+        return {
+            "unit": {"classes": ["Unit"], "kind": "node", "min": 1, "max": 1, "childOf": cotype}
+        }
     while entry is not None and len(chain) < 16:
         chain.append(entry)
         parent = entry.get("super")
@@ -752,20 +987,3 @@ def _cotype_props(lang: Any, cotype: str) -> dict[str, dict[str, Any]]:
                 continue  # semantic types narrow the schema; checked in semantics
             merged[term] = {**merged.get(term, {}), **rule}
     return merged
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of a JSON value, without recursion (hostile input cannot blow the stack)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if level > deepest:
-            deepest = level
-            if deepest > MAX_NESTING:
-                return deepest
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
