@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from twinkit import Platform
 from twinkit.api import create_app
 
-
 # (method, route template) of every request any API test made: see test_zz_openapi_coverage.
 EXERCISED: set[tuple[str, str]] = set()
 

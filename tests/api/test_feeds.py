@@ -137,14 +137,17 @@ async def test_sse_after_query_replays_history_of_the_feed(
 
 
 async def test_sse_sends_keep_alive_comments(tk: Platform, serve: Callable[..., Any]) -> None:
-    async with serve(feed_keepalive=0.05) as base, httpx.AsyncClient(base_url=base) as http:
-        async with http.stream("GET", "/api/v1/events") as response:
-            lines: list[str] = []
-            async with asyncio.timeout(5):
-                async for line in response.aiter_lines():
-                    lines.append(line)
-                    if lines.count(": keep-alive") >= 2:
-                        break
+    lines: list[str] = []
+    async with (
+        serve(feed_keepalive=0.05) as base,
+        httpx.AsyncClient(base_url=base) as http,
+        http.stream("GET", "/api/v1/events") as response,
+        asyncio.timeout(5),
+    ):
+        async for line in response.aiter_lines():
+            lines.append(line)
+            if lines.count(": keep-alive") >= 2:
+                break
     assert ": keep-alive" in lines
 
 
@@ -162,12 +165,15 @@ async def test_slow_sse_consumer_is_cut_off_with_overflow(
 ) -> None:
     await tk.twins.put("p1")
     blob = "x" * 20_000
-    async with serve(feed_max_pending=20) as base, httpx.AsyncClient(base_url=base) as http:
-        async with http.stream("GET", "/api/v1/events", params={"twin": "p1"}) as response:
-            await settle()
-            # the client reads nothing while ~8 MB of events pile up
-            await asyncio.gather(*(tk.twins.telemetry("p1", {"blob": blob}) for _ in range(400)))
-            messages = [m async for m in sse_messages(response)]
+    async with (
+        serve(feed_max_pending=20) as base,
+        httpx.AsyncClient(base_url=base) as http,
+        http.stream("GET", "/api/v1/events", params={"twin": "p1"}) as response,
+    ):
+        await settle()
+        # the client reads nothing while ~8 MB of events pile up
+        await asyncio.gather(*(tk.twins.telemetry("p1", {"blob": blob}) for _ in range(400)))
+        messages = [m async for m in sse_messages(response)]
     assert messages[-1]["event"] == "overflow"
     ending = json.loads(messages[-1]["data"])
     assert ending["error"]["code"] == "feed_overflow"
@@ -222,15 +228,21 @@ async def test_slow_websocket_consumer_is_closed_4008(
 ) -> None:
     await tk.twins.put("p1")
     blob = "x" * 20_000
-    async with serve(feed_max_pending=20) as base:
-        async with connect(ws_url(base, "?twin=p1"), max_queue=1, max_size=None) as socket:
-            await settle()
-            await asyncio.gather(*(tk.twins.telemetry("p1", {"blob": blob}) for _ in range(400)))
-            received: list[str] = []
-            with pytest.raises(ConnectionClosed) as closed:
-                async with asyncio.timeout(20):
-                    while True:
-                        received.append(str(await socket.recv()))
+    received: list[str] = []
+
+    async def read_until_closed(socket: Any) -> None:
+        async with asyncio.timeout(20):
+            while True:
+                received.append(str(await socket.recv()))
+
+    async with (
+        serve(feed_max_pending=20) as base,
+        connect(ws_url(base, "?twin=p1"), max_queue=1, max_size=None) as socket,
+    ):
+        await settle()
+        await asyncio.gather(*(tk.twins.telemetry("p1", {"blob": blob}) for _ in range(400)))
+        with pytest.raises(ConnectionClosed) as closed:
+            await read_until_closed(socket)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4008
     assert "overflow" in closed.value.rcvd.reason

@@ -8,6 +8,7 @@ ingest, and ``/metrics`` shows both.
 
 from __future__ import annotations
 
+import re
 import time
 
 from prometheus_client import (
@@ -82,17 +83,20 @@ class ApiMetrics:
 
 _STREAMING = frozenset({"/api/v1/events", "/api/v1/ws"})
 API_PREFIX = "/api/v1"
+_CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
 
 def route_template(scope: Scope) -> str:
     """The matched route's template (``/api/v1/twins/{twin_id}``), never the raw path.
 
-    Included routers keep their own relative path, so the API prefix is put back.
+    Included routers keep their own relative path, so the API prefix is put back;
+    converters (``{path:path}``) are dropped so labels match ``/openapi.json``.
     """
     route = scope.get("route")
     template = getattr(route, "path", None) if isinstance(route, BaseRoute) else None
     if not isinstance(template, str) or not template:
         return "unmatched"
+    template = _CONVERTER.sub(r"{\1}", template)
     if scope.get("path", "").startswith(API_PREFIX + "/") and not template.startswith(API_PREFIX):
         return API_PREFIX + template
     return template
