@@ -83,7 +83,7 @@ function App() {
         </nav>
         <div class="sidebar-foot">
           <LiveIndicator />
-          <a href="/docs" class="muted small" target="_blank" rel="noreferrer">API docs</a>
+          <a href="/openapi.json" class="muted small" target="_blank" rel="noreferrer">OpenAPI</a>
         </div>
       </aside>
       <main class="content">

@@ -78,7 +78,7 @@ export function StateTable(props: { doc: TwinDoc; model?: ResolvedModel; now: nu
               <tr key={`t-${name}`}>
                 <td data-label="Telemetry">
                   <div class="prop-name">{t?.display_name || name}</div>
-                  <div class="muted small">{schemaText(t?.schema ?? typeof doc.telemetry[name])}</div>
+                  <div class="muted small">{schemaText(t?.schema ?? typeof doc.telemetry[name])}{t?.unit ? ` · ${unitSymbol(t.unit)}` : ""}</div>
                 </td>
                 <td data-label="Latest" class="value-cell" colSpan={3}>
                   <div class="value" data-testid={`telemetry-${name}`}>{formatValue(doc.telemetry[name], t?.unit)}</div>

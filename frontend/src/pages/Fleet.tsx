@@ -10,7 +10,6 @@ type FleetPage = { items: Row[]; next: string | null; total: number | null };
 type ModelCount = { model: string | null; twins: number };
 
 const PAGE = 50;
-const ONLINE_MS = 60_000;
 
 export function FleetPage() {
   const { query } = useLocation();
@@ -36,6 +35,12 @@ export function FleetPage() {
     () => get(`/api/v1/dashboard/fleet${qs({ model, q: search, after, limit: PAGE })}`),
     [model, search, after],
   );
+
+  // statuses (online, last seen) are decided on the server: refresh them now and then
+  useEffect(() => {
+    const h = setInterval(() => !document.hidden && page.reload(), 15_000);
+    return () => clearInterval(h);
+  }, [model, search, after]);
 
   // live: patch the rows on screen, batched per animation frame
   const pending = useRef<FeedEvent[]>([]);
@@ -169,8 +174,7 @@ export function FleetPage() {
 
 function FleetRow(props: { row: Row; now: number }) {
   const { row } = props;
-  const seenMs = row.last_seen ? new Date(row.last_seen).getTime() : 0;
-  const online = row.online && (!seenMs || props.now - seenMs < ONLINE_MS + 5000);
+  const online = row.online;
   return (
     <tr data-twin={row.id} onClick={(e) => {
       if ((e.target as HTMLElement).closest("a")) return;

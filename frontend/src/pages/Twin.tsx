@@ -1,4 +1,4 @@
-import { useRef } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { enc, get, type FeedEvent, type ResolvedModel, type TwinDoc } from "../api";
 import { TelemetryChart } from "../components/Chart";
 import { Badge, Card, Empty, ErrorBox, Spinner, StatusDot, useFeed, useLoad, useTick } from "../components/common";
@@ -12,8 +12,13 @@ export function TwinPage(props: { id: string }) {
   const id = props.id;
   const twin = useLoad<TwinDoc>(() => get(`/api/v1/twins/${enc(id)}`), [id]);
   const model = useLoad<ResolvedModel>(() => get(`/api/v1/dashboard/twins/${enc(id)}/model`), [id, twin.data?.model]);
+  const summary = useLoad<{ online: boolean; last_seen: string | null }>(() => get(`/api/v1/dashboard/twins/${enc(id)}/summary`), [id]);
   const now = useTick(1000);
   const refetch = useRef(0);
+  useEffect(() => {
+    const h = setInterval(summary.reload, 10_000);
+    return () => clearInterval(h);
+  }, [id]);
 
   useFeed(
     (e: FeedEvent) => {
@@ -39,8 +44,8 @@ export function TwinPage(props: { id: string }) {
   if (!twin.data) return <div class="page"><Breadcrumb id={id} /><Spinner label={`Loading ${id}…`} /></div>;
   const doc = twin.data;
   const m = model.data;
-  const seen = lastSeen(doc);
-  const online = typeof doc.reported?.connected === "boolean" ? doc.reported.connected : !!seen && now - new Date(seen).getTime() < 65_000;
+  const seen = lastSeen(doc) ?? summary.data?.last_seen ?? null;
+  const online = summary.data?.online ?? (!!seen && now - new Date(seen).getTime() < 65_000);
 
   const unitOf = (name: string) => m?.telemetry.find((t) => t.name === name)?.unit ?? m?.properties.find((p) => p.name === name)?.unit ?? null;
   const numericTelemetry = new Set<string>();

@@ -60,8 +60,22 @@ def last_seen(state: TwinState) -> str | None:
     return format_time(newest) if newest else None
 
 
-def is_online(state: TwinState, seen: str | None, now: datetime) -> bool:
-    """Online when the device says so (``reported.connected``) or spoke within the window."""
+# what the MQTT side knows about a device's connection: True/False, or None when it does not know
+PresenceOf = Callable[[str], bool | None]
+
+
+def no_presence(twin: str) -> bool | None:
+    return None
+
+
+def is_online(
+    state: TwinState, seen: str | None, now: datetime, presence: PresenceOf = no_presence
+) -> bool:
+    """Online per the broker (status topic, last will), else ``reported.connected``, else
+    whether the device spoke within the window."""
+    announced = presence(state.id)
+    if announced is not None:
+        return announced
     connected = state.reported.get("connected")
     if isinstance(connected, bool):
         return connected
@@ -113,7 +127,11 @@ def key_values(state: TwinState, model: ResolvedInterface | None) -> list[dict[s
 
 
 def summarize(
-    state: TwinState, model: ResolvedInterface | None, now: datetime, alerts: int
+    state: TwinState,
+    model: ResolvedInterface | None,
+    now: datetime,
+    alerts: int,
+    presence: PresenceOf = no_presence,
 ) -> dict[str, Any]:
     """One fleet row."""
     seen = last_seen(state)
@@ -121,7 +139,7 @@ def summarize(
         "id": state.id,
         "model": state.model,
         "revision": state.revision,
-        "online": is_online(state, seen, now),
+        "online": is_online(state, seen, now, presence),
         "last_seen": seen,
         "values": key_values(state, model),
         "delta": sorted(k for k, v in state.desired.items() if state.reported.get(k) != v),
@@ -130,7 +148,10 @@ def summarize(
 
 
 async def fleet_page(
-    platform: Platform, query: FleetQuery, open_alerts: Callable[[str], int]
+    platform: Platform,
+    query: FleetQuery,
+    open_alerts: Callable[[str], int],
+    presence: PresenceOf = no_presence,
 ) -> dict[str, Any]:
     """A page of fleet rows plus the cursor of the next page and the number of matches."""
     models = _models(platform, query.model)
@@ -147,7 +168,7 @@ async def fleet_page(
         except NotFound:
             continue
         model = _resolve(platform, state)
-        rows.append(summarize(state, model, now, open_alerts(twin)))
+        rows.append(summarize(state, model, now, open_alerts(twin), presence))
     more = len(ids) > query.limit
     return {
         "items": rows,

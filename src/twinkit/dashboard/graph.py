@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
-from twinkit.dashboard.fleet import is_online, last_seen
+from twinkit.dashboard.fleet import PresenceOf, is_online, last_seen, no_presence
 from twinkit.model.errors import NotFound
 from twinkit.platform import Platform
 
@@ -19,7 +19,11 @@ MAX_NODES = 300
 
 
 async def neighbourhood(
-    platform: Platform, roots: Iterable[str], depth: int, max_nodes: int = MAX_NODES
+    platform: Platform,
+    roots: Iterable[str],
+    depth: int,
+    max_nodes: int = MAX_NODES,
+    presence: PresenceOf = no_presence,
 ) -> dict[str, Any]:
     """Nodes within ``depth`` hops of ``roots`` (both directions) and the edges between them."""
     nodes: dict[str, dict[str, Any]] = {}
@@ -43,7 +47,7 @@ async def neighbourhood(
             nodes[twin] = {
                 "id": twin,
                 "model": state.model,
-                "online": is_online(state, seen, now),
+                "online": is_online(state, seen, now, presence),
                 "hop": hop,
             }
             outgoing = await platform.twins.relationships(twin)

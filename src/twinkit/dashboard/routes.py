@@ -7,13 +7,21 @@ one request per twin.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from twinkit.dashboard.alerts import AlertBoard
-from twinkit.dashboard.fleet import FleetQuery, fleet_page, model_counts
+from twinkit.dashboard.fleet import (
+    FleetQuery,
+    PresenceOf,
+    fleet_page,
+    model_counts,
+    no_presence,
+    summarize,
+)
 from twinkit.dashboard.graph import first_twins, neighbourhood
 from twinkit.dashboard.models_view import interface_json, resolved_json
 from twinkit.model.errors import NotFound, TwinkitError, ValidationFailed
@@ -41,6 +49,20 @@ async def board_of(request: Request) -> AlertBoard:
     return board
 
 
+def presence_of(request: Request) -> PresenceOf:
+    """The MQTT side's view of device connections, when the server has one."""
+    presence = getattr(getattr(request.app.state, "commands", None), "presence", None)
+    if presence is None or not hasattr(presence, "is_online"):
+        return no_presence
+
+    def online(twin: str) -> bool | None:
+        if presence.last_seen(twin) is None:
+            return None
+        return bool(presence.is_online(twin))
+
+    return online
+
+
 def error_response(error: TwinkitError) -> JSONResponse:
     return JSONResponse(error.to_json(), status_code=error.status)
 
@@ -60,7 +82,9 @@ def build_router() -> APIRouter:
         try:
             board = await board_of(request)
             query = FleetQuery(model=model or None, search=q.strip(), after=after, limit=limit)
-            return await fleet_page(platform_of(request), query, board.open_count)
+            return await fleet_page(
+                platform_of(request), query, board.open_count, presence_of(request)
+            )
         except TwinkitError as error:
             return error_response(error)
 
@@ -86,6 +110,19 @@ def build_router() -> APIRouter:
                 return {"id": None, "ancestors": [], "properties": [], "telemetry": [],
                         "commands": [], "relationships": [], "components": []}  # fmt: skip
             return resolved_json(platform.registry.resolve(state.model))
+        except TwinkitError as error:
+            return error_response(error)
+
+    @router.get("/twins/{twin}/summary")
+    async def twin_summary(request: Request, twin: str) -> Any:
+        """The twin's fleet row: online status (broker presence first), last seen, alerts."""
+        try:
+            platform = platform_of(request)
+            board = await board_of(request)
+            state = await platform.twins.get(twin)
+            model = platform.registry.resolve(state.model) if state.model else None
+            now = platform.clock.now().astimezone(UTC)
+            return summarize(state, model, now, board.open_count(twin), presence_of(request))
         except TwinkitError as error:
             return error_response(error)
 
@@ -115,7 +152,9 @@ def build_router() -> APIRouter:
             platform = platform_of(request)
             roots = twin or await first_twins(platform, limit)
             hops = depth if twin else 0
-            return await neighbourhood(platform, roots, hops, max_nodes=max(limit, len(roots)))
+            return await neighbourhood(
+                platform, roots, hops, max(limit, len(roots)), presence_of(request)
+            )
         except TwinkitError as error:
             return error_response(error)
 
@@ -126,7 +165,9 @@ def build_router() -> APIRouter:
             body = await request.json()
             twins = [t for t in body.get("twins", []) if isinstance(t, str)][:1000]
             depth = int(body.get("depth", 0))
-            return await neighbourhood(platform_of(request), twins, min(max(depth, 0), 3))
+            return await neighbourhood(
+                platform_of(request), twins, min(max(depth, 0), 3), presence=presence_of(request)
+            )
         except TwinkitError as error:
             return error_response(error)
         except (ValueError, AttributeError):
