@@ -30,7 +30,7 @@ async def test_range_read_returns_points_in_time_order(tk: Platform) -> None:
 
 
 async def test_history_spans_flushed_blocks_and_the_live_buffer(tk: Platform) -> None:
-    tk.history.buffer.flush_points = 30
+    tk.history.buffer.block_points = 30
     await fill(tk, 100)
     await tk.history.flush()
     await tk.twins.telemetry("p1", {"temperature": 100.0}, at=T0 + timedelta(seconds=100))

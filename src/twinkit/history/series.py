@@ -42,50 +42,143 @@ def points_of(event: Event) -> Iterator[Point]:
                 yield event.twin, f"{section}/{name}", moment, value
 
 
+class _Run:
+    """The buffered points of one series, with the journal seqs they came from."""
+
+    __slots__ = ("first_seq", "last_seq", "since", "times", "values")
+
+    def __init__(self, since: float) -> None:
+        self.times: list[float] = []
+        self.values: list[Any] = []
+        self.first_seq = 0
+        self.last_seq = 0
+        self.since = since
+
+
+SeriesKey = tuple[str, str]
+
+
 class SeriesBuffer:
-    """Points committed to the journal but not yet written as blocks."""
+    """Points committed to the journal but not yet written as blocks.
 
-    def __init__(self, flush_points: int = 50_000) -> None:
-        self._points: dict[tuple[str, str], tuple[list[float], list[Any]]] = defaultdict(
-            lambda: ([], [])
-        )
+    A series is written once it has ``block_points`` points or its oldest buffered
+    point is ``max_age`` seconds old, so blocks stay large whatever the rate.
+    ``watermark`` is the journal seq below which every point is in a block: after a
+    crash the journal is replayed from there, skipping what each series already has.
+    """
+
+    def __init__(
+        self, block_points: int = 512, max_age: float = 30.0, max_points: int = 1_000_000
+    ) -> None:
+        self._runs: dict[SeriesKey, _Run] = {}
+        self._inflight: dict[SeriesKey, list[_Run]] = defaultdict(list)
+        self.ready: set[SeriesKey] = set()
         self.size = 0
-        self.watermark = 0
-        self.flush_points = flush_points
+        self.seen_seq = 0
+        self.block_points = block_points
+        self.max_age = max_age
+        self.max_points = max_points
+        self.generation = 0
 
-    def add(self, events: Iterable[Event]) -> None:
+    def add(
+        self, events: Iterable[Event], now: float = 0.0, flushed: dict[SeriesKey, int] | None = None
+    ) -> None:
+        """Buffer the points of committed events (``flushed``: skip what blocks hold)."""
         for event in events:
-            for twin, path, moment, value in points_of(event):
-                times, values = self._points[(twin, path)]
-                times.append(moment)
-                values.append(value)
+            seq = event.seq
+            if event.kind is EventKind.TELEMETRY_RECEIVED:  # the hot path, inlined
+                source = event.data.get("at")
+                moment = (parse_time(source) if source else event.at).timestamp()
+                twin = event.twin
+                points: Iterable[Point] = (
+                    (twin, "telemetry/" + name, moment, value)
+                    for name, value in event.data["values"].items()
+                )
+            else:
+                points = points_of(event)
+            for twin, path, moment, value in points:
+                key = (twin, path)
+                if flushed is not None and flushed.get(key, 0) >= seq:
+                    continue
+                run = self._runs.get(key)
+                if run is None:
+                    run = self._runs[key] = _Run(now)
+                    run.first_seq = seq
+                run.times.append(moment)
+                run.values.append(value)
+                run.last_seq = seq
                 self.size += 1
-            self.watermark = max(self.watermark, event.seq)
+                if len(run.times) >= self.block_points:
+                    self.ready.add(key)
+            if seq > self.seen_seq:
+                self.seen_seq = seq
 
     @property
-    def full(self) -> bool:
-        return self.size >= self.flush_points
+    def watermark(self) -> int:
+        firsts = [r.first_seq for r in self._runs.values()]
+        firsts += [r.first_seq for runs in self._inflight.values() for r in runs]
+        return min(firsts) - 1 if firsts else self.seen_seq
 
-    def drain(self) -> tuple[list[Block], int]:
-        """Take every buffered point as blocks sorted by time, with the seq they cover."""
-        blocks = []
-        for (twin, path), (times, values) in self._points.items():
-            order = sorted(range(len(times)), key=times.__getitem__)
-            blocks.append(Block(twin, path, [times[i] for i in order], [values[i] for i in order]))
-        self._points.clear()
-        self.size = 0
-        return blocks, self.watermark
+    def take(
+        self, now: float, everything: bool = False
+    ) -> tuple[list[Block], dict[SeriesKey, int]]:
+        """Move the series due for writing in flight; returns their blocks and last seqs."""
+        if everything or self.size >= self.max_points:
+            keys = list(self._runs)
+        else:
+            keys = list(self.ready)
+            if now:
+                keys += [
+                    k
+                    for k, r in self._runs.items()
+                    if now - r.since >= self.max_age and k not in self.ready
+                ]
+        blocks: list[Block] = []
+        marks: dict[SeriesKey, int] = {}
+        for key in keys:
+            run = self._runs.pop(key, None)
+            if run is None:
+                continue
+            self.size -= len(run.times)
+            self._inflight[key].append(run)
+            order = sorted(range(len(run.times)), key=run.times.__getitem__)
+            blocks.append(
+                Block(key[0], key[1], [run.times[i] for i in order], [run.values[i] for i in order])
+            )
+            marks[key] = run.last_seq
+        self.ready.clear()
+        return blocks, marks
 
-    def restore(self, twin: str, path: str, moment: float, value: Any) -> None:
-        times, values = self._points[(twin, path)]
-        times.append(moment)
-        values.append(value)
-        self.size += 1
+    def landed(self, marks: dict[SeriesKey, int]) -> None:
+        """The blocks for ``marks`` are durable: forget their in-flight copies."""
+        for key, last in marks.items():
+            runs = [r for r in self._inflight.get(key, []) if r.last_seq > last]
+            if runs:
+                self._inflight[key] = runs
+            else:
+                self._inflight.pop(key, None)
+        self.generation += 1
+
+    def failed(self, marks: dict[SeriesKey, int]) -> None:
+        """Writing failed: put the in-flight points back so they are retried and readable."""
+        for key in marks:
+            for run in self._inflight.pop(key, []):
+                current = self._runs.get(key)
+                if current is not None:
+                    run.times += current.times
+                    run.values += current.values
+                    run.last_seq = current.last_seq
+                self._runs[key] = run
+        self.size = sum(len(r.times) for r in self._runs.values())
 
     def read(self, twin: str, path: str, start: float, end: float) -> Block:
-        times, values = self._points.get((twin, path), ([], []))
+        key = (twin, path)
+        runs = [*self._inflight.get(key, []), *([self._runs[key]] if key in self._runs else [])]
+        times = [t for r in runs for t in r.times]
+        values = [v for r in runs for v in r.values]
         keep = [i for i, t in enumerate(times) if start <= t <= end]
         return Block(twin, path, [times[i] for i in keep], [values[i] for i in keep])
 
     def paths(self, twin: str) -> set[str]:
-        return {p for (t, p) in self._points if t == twin}
+        keys = set(self._runs) | set(self._inflight)
+        return {p for (t, p) in keys if t == twin}

@@ -15,7 +15,7 @@ from twinkit.model.errors import NotFound, ValidationFailed
 from twinkit.model.events import Event
 from twinkit.model.time import Clock
 from twinkit.storage.group_commit import GroupCommitter
-from twinkit.storage.ports import Batch, Block, Store
+from twinkit.storage.ports import Batch, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,61 +36,55 @@ class Retention:
 
 
 class History:
-    def __init__(
-        self,
-        store: Store,
-        committer: GroupCommitter,
-        clock: Clock,
-        flush_points: int = 50_000,
-        flush_seconds: float = 5.0,
-    ) -> None:
+    def __init__(self, store: Store, committer: GroupCommitter, clock: Clock) -> None:
         self._store = store
         self._committer = committer
         self._clock = clock
-        self.buffer = SeriesBuffer(flush_points)
-        self._flush_seconds = flush_seconds
-        self._flushing = False
-        self._last_flush = 0.0
+        self.buffer = SeriesBuffer()
+        self._last_age_check = 0.0
         self.retention: list[Retention] = []
-        self._pending_blocks: list[Block] = []
 
     async def recover(self) -> None:
-        """Rebuild the buffer from journal events the last flush did not cover."""
+        """Rebuild the buffer from journal events that are not in blocks yet."""
         seq = await self._store.series_watermark()
-        self.buffer.watermark = seq
+        marks = await self._store.series_marks()
+        self.buffer.seen_seq = seq
         while events := await self._store.events_since(seq, limit=20_000):
-            self.buffer.add(events)
+            self.buffer.add(events, self._now(), marks)
             seq = events[-1].seq
 
-    def on_committed(self, events: list[Event]) -> None:
-        self.buffer.add(events)
-        now = asyncio.get_running_loop().time()
-        if not self._last_flush:
-            self._last_flush = now
-        due = self.buffer.full or (
-            self.buffer.size and now - self._last_flush > self._flush_seconds
-        )
-        if due and not self._flushing:
-            self._flushing = True
-            self._last_flush = now
-            blocks, watermark = self.buffer.drain()
-            future = self._committer.stage(Batch(blocks=blocks, series_watermark=watermark))
-            future.add_done_callback(self._flushed)
-            self._pending_blocks = blocks
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
 
-    def _flushed(self, future: asyncio.Future[None]) -> None:
-        self._flushing = False
-        if future.exception() is not None:
-            # The journal still has every point: put them back so reads see them.
-            for block in self._pending_blocks:
-                for t, v in zip(block.times, block.values, strict=True):
-                    self.buffer.restore(block.twin, block.path, t, v)
-        self._pending_blocks = []
+    def on_committed(self, events: list[Event]) -> None:
+        now = self._now()
+        self.buffer.add(events, now)
+        aged = now - self._last_age_check > 1.0
+        if aged:
+            self._last_age_check = now
+        if self.buffer.ready or aged or self.buffer.size >= self.buffer.max_points:
+            self._write(now, everything=False)
+
+    def _write(self, now: float, everything: bool) -> asyncio.Future[None] | None:
+        blocks, marks = self.buffer.take(now, everything)
+        if not blocks:
+            return None
+        batch = Batch(blocks=blocks, series_marks=marks, series_watermark=self.buffer.watermark)
+        future = self._committer.stage(batch)
+        future.add_done_callback(lambda f: self._written(f, marks))
+        return future
+
+    def _written(self, future: asyncio.Future[None], marks: dict[tuple[str, str], int]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self.buffer.failed(marks)  # the journal still has them; retried on the next write
+        else:
+            self.buffer.landed(marks)
 
     async def flush(self) -> None:
-        if self.buffer.size:
-            blocks, watermark = self.buffer.drain()
-            await self._committer.stage(Batch(blocks=blocks, series_watermark=watermark))
+        """Write every buffered point as blocks now."""
+        future = self._write(0.0, everything=True)
+        if future is not None:
+            await future
 
     async def read(
         self,
@@ -109,7 +103,11 @@ class History:
         hi = end.timestamp() if end else np.inf
         if lo > hi:
             raise ValidationFailed("start is after end", "/start")
-        blocks = await self._store.read_series(twin, path, lo, hi)
+        while True:  # a block write landing mid-read would show its points twice or not at all
+            generation = self.buffer.generation
+            blocks = await self._store.read_series(twin, path, lo, hi)
+            if generation == self.buffer.generation:
+                break
         blocks.append(self.buffer.read(twin, path, lo, hi))
         times = np.concatenate([np.asarray(b.times, dtype=np.float64) for b in blocks])
         values: list[Any] = [v for b in blocks for v in b.values]

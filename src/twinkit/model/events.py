@@ -9,10 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import count
+from os import urandom
 from typing import Any
-from uuid import uuid4
 
 from twinkit.model.time import format_time, parse_time
+
+_PREFIX = urandom(6).hex()
+_COUNTER = count(1)
+
+
+def new_correlation_id() -> str:
+    """Unique per process run and cheap: a random prefix and a counter."""
+    return f"{_PREFIX}-{next(_COUNTER):x}"
 
 
 class EventKind(StrEnum):
@@ -38,7 +47,7 @@ class Context:
     """Who or what caused a change: carried on every event it leads to."""
 
     actor: str = "system"
-    correlation_id: str = field(default_factory=lambda: uuid4().hex)
+    correlation_id: str = field(default_factory=lambda: new_correlation_id())
     cause: str | None = None
 
     def to_json(self) -> dict[str, Any]:

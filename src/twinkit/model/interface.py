@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from twinkit.model.errors import Conflict, NotFound, ValidationFailed
-from twinkit.model.schema import ANY, ObjectSchema, Schema
+from twinkit.model.schema import ANY, ObjectSchema, Primitive, Schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,8 @@ class ResolvedInterface:
     commands: Mapping[str, Command]
     relationships: Mapping[str, Relationship]
     components: Mapping[str, Component]
+    numeric_telemetry: frozenset[str] = frozenset()
+    """Telemetry names whose schema is float or double: the ingest fast path."""
 
     def names(self) -> frozenset[str]:
         return frozenset(self.properties) | frozenset(self.components)
@@ -176,7 +178,21 @@ class ModelRegistry:
             tables[type(content)][content.name] = content
         for component in tables[Component].values():
             self._build(component.schema, (*chain, dtmi))
-        return ResolvedInterface(dtmi, frozenset(ancestors), *(tables[kind] for kind in _KINDS))
+        numeric = frozenset(
+            name
+            for name, tele in tables[Telemetry].items()
+            if isinstance(tele.schema, Primitive) and tele.schema.name in ("float", "double")
+        )
+        return ResolvedInterface(
+            dtmi,
+            frozenset(ancestors),
+            properties=tables[Property],
+            telemetry=tables[Telemetry],
+            commands=tables[Command],
+            relationships=tables[Relationship],
+            components=tables[Component],
+            numeric_telemetry=numeric,
+        )
 
     def property_schema(self, model: ResolvedInterface, name: str) -> Schema | None:
         """The schema of a reported/desired top-level name: a Property or a Component."""

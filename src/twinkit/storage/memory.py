@@ -21,6 +21,7 @@ class MemoryStore:
         self._snapshots: dict[str, list[TwinState]] = defaultdict(list)
         self._series: dict[tuple[str, str], list[Block]] = defaultdict(list)
         self._watermark = 0
+        self._marks: dict[tuple[str, str], int] = {}
         self._models: dict[str, dict[str, Any]] = {}
         self._detectors: dict[tuple[str, str], bytes] = {}
 
@@ -43,6 +44,7 @@ class MemoryStore:
             self._snapshots[snap.id].append(snap)
         for block in batch.blocks:
             self._series[(block.twin, block.path)].append(block)
+        self._marks.update(batch.series_marks)
         if batch.series_watermark is not None:
             self._watermark = batch.series_watermark
         self._detectors.update(batch.detector_states)
@@ -121,6 +123,9 @@ class MemoryStore:
 
     async def series_watermark(self) -> int:
         return self._watermark
+
+    async def series_marks(self) -> dict[tuple[str, str], int]:
+        return dict(self._marks)
 
     async def prune_series(self, twin: str, path: str, before: float) -> int:
         dropped = 0

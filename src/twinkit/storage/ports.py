@@ -34,6 +34,7 @@ class Batch:
     snapshots: list[TwinState] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
     series_watermark: int | None = None
+    series_marks: dict[tuple[str, str], int] = field(default_factory=dict)
     detector_states: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
@@ -47,6 +48,7 @@ class Batch:
         self.snapshots.extend(other.snapshots)
         self.blocks.extend(other.blocks)
         self.detector_states.update(other.detector_states)
+        self.series_marks.update(other.series_marks)
         if other.series_watermark is not None:
             self.series_watermark = other.series_watermark
 
@@ -102,6 +104,9 @@ class Store(Protocol):
     async def series_paths(self, twin: str) -> list[str]: ...
 
     async def series_watermark(self) -> int: ...
+
+    async def series_marks(self) -> dict[tuple[str, str], int]:
+        """Per series, the last journal seq whose points are written as blocks."""
 
     async def prune_series(self, twin: str, path: str, before: float) -> int:
         """Drop points older than ``before``; returns how many were dropped."""

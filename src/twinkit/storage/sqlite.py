@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
     PRIMARY KEY (twin, revision)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS series (
-    id INTEGER PRIMARY KEY, twin TEXT NOT NULL, path TEXT NOT NULL, UNIQUE (twin, path)
+    id INTEGER PRIMARY KEY, twin TEXT NOT NULL, path TEXT NOT NULL,
+    flushed_seq INTEGER NOT NULL DEFAULT 0, UNIQUE (twin, path)
 );
 CREATE TABLE IF NOT EXISTS blocks (
     id INTEGER PRIMARY KEY, series INTEGER NOT NULL, t0 REAL NOT NULL, t1 REAL NOT NULL,
@@ -161,6 +162,13 @@ class SQLiteStore:
                 ],
             )
             self._write_blocks(conn, batch.blocks)
+            conn.executemany(
+                "UPDATE series SET flushed_seq = ? WHERE id = ?",
+                [
+                    (seq, self._series_id(conn, twin, path))
+                    for (twin, path), seq in batch.series_marks.items()
+                ],
+            )
             if batch.series_watermark is not None:
                 conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('series_watermark', ?)",
@@ -203,9 +211,7 @@ class SQLiteStore:
             if not block.times:
                 continue
             sid = self._series_id(conn, block.twin, block.path)
-            numeric = all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in block.values
-            )
+            numeric = {type(v) for v in block.values} <= {float, int}
             vals = (
                 np.asarray(block.values, dtype=np.float64).tobytes()
                 if numeric
@@ -367,6 +373,13 @@ class SQLiteStore:
         def read(conn: sqlite3.Connection) -> int:
             row = conn.execute("SELECT value FROM meta WHERE key='series_watermark'").fetchone()
             return int(row[0]) if row else 0
+
+        return await self._read(read)
+
+    async def series_marks(self) -> dict[tuple[str, str], int]:
+        def read(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
+            rows = conn.execute("SELECT twin, path, flushed_seq FROM series")
+            return {(twin, path): seq for twin, path, seq in rows}
 
         return await self._read(read)
 

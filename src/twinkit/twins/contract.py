@@ -130,8 +130,12 @@ def telemetry_values(
     if not isinstance(values, dict) or not values:
         raise ValidationFailed("telemetry values must be a non-empty object", base)
     clean: dict[str, Any] = {}
+    numeric = model.numeric_telemetry
     for name, value in values.items():
         if value is None:
+            continue
+        if name in numeric and type(value) in (float, int):
+            clean[name] = value  # the hot path: a plain number for a float/double telemetry
             continue
         path = f"{base}/{_esc(name)}"
         if model.id:

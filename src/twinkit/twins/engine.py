@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from twinkit.model.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from twinkit.model.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    TwinkitError,
+    ValidationFailed,
+)
 from twinkit.model.events import Context, Event, EventKind
 from twinkit.model.interface import SCHEMALESS, ModelRegistry, ResolvedInterface
 from twinkit.model.time import Clock, format_time
@@ -165,6 +172,51 @@ class Twins:
             data["at"] = format_time(at)
         return await self._commit_cached(state, [(EventKind.TELEMETRY_RECEIVED, data)], context)
 
+    async def telemetry_batch(
+        self,
+        items: Sequence[tuple[str, Any, datetime | None]],
+        *,
+        context: Context | None = None,
+    ) -> list[TwinState | TwinkitError]:
+        """Apply many telemetry messages (``(twin, values, at)``) in one group commit.
+
+        Each item succeeds or fails on its own; the result list matches ``items``
+        (a state, or the error that refused the item). Per twin, items apply in order.
+        """
+        twins = {t for t, _, _ in items}
+        if len(twins) > self._cache_size // 2:
+            half = len(items) // 2
+            first = await self.telemetry_batch(items[:half], context=context)
+            return first + await self.telemetry_batch(items[half:], context=context)
+        while missing := [t for t in twins if t not in self._cache]:
+            await asyncio.gather(*(self._ensure_cached(t) for t in missing))
+        # From here to staging there is no await: no other write can interleave.
+        context = context or Context()
+        batch = Batch()
+        results: list[TwinState | TwinkitError] = []
+        touched: list[str] = []
+        for index, (twin, values, at) in enumerate(items):
+            state = self._cached(twin)
+            try:
+                if not state.exists:
+                    raise NotFound(f"twin {twin!r} does not exist", f"/{index}/twin")
+                resolved = self.resolve_model(state)
+                clean = contract.telemetry_values(
+                    values, resolved, self._registry, f"/{index}/values"
+                )
+            except TwinkitError as exc:
+                results.append(exc)
+                continue
+            data: dict[str, Any] = {"values": clean}
+            if at is not None:
+                data["at"] = format_time(at)
+            steps = [(EventKind.TELEMETRY_RECEIVED, data)]
+            results.append(self._fold_into(batch, state, steps, context))
+            touched.append(twin)
+        if touched:
+            await self._settle(touched, self._committer.stage(batch))
+        return results
+
     async def delete(
         self,
         twin: str,
@@ -247,7 +299,7 @@ class Twins:
         if not state.exists:
             raise NotFound(f"twin {twin!r} does not exist", "/id")
         _, events, waiter = self._stage(state, [(kind, data)], context)
-        await self._settle(state.id, waiter)
+        await self._settle([state.id], waiter)
         return events[0]
 
     # -- machinery ------------------------------------------------------------------------
@@ -305,7 +357,7 @@ class Twins:
         model: str | None = None,
     ) -> TwinState:
         new, _, waiter = self._stage(state, steps, context, model)
-        await self._settle(state.id, waiter)
+        await self._settle([state.id], waiter)
         return new
 
     def _stage(
@@ -316,11 +368,21 @@ class Twins:
         model: str | None = None,
     ) -> tuple[TwinState, list[Event], asyncio.Future[None]]:
         """Fold ``steps`` into ``state`` and stage them for the next group commit."""
+        batch = Batch()
+        state = self._fold_into(batch, state, steps, context or Context(), model)
+        return state, batch.events, self._committer.stage(batch)
+
+    def _fold_into(
+        self,
+        batch: Batch,
+        state: TwinState,
+        steps: list[tuple[EventKind, dict[str, Any]]],
+        context: Context,
+        model: str | None = None,
+    ) -> TwinState:
         if self._cache.get(state.id) is not state:
             raise RuntimeError("state changed under a write")  # a bug, never a user error
-        context = context or Context()
         now = self._clock.now()
-        batch = Batch()
         for kind, data in steps:
             self._seq += 1
             event = Event(
@@ -340,17 +402,19 @@ class Twins:
         batch.twins[state.id] = state
         self._cache[state.id] = state
         self._pending[state.id] = self._pending.get(state.id, 0) + 1
-        return state, batch.events, self._committer.stage(batch)
+        return state
 
-    async def _settle(self, twin: str, waiter: asyncio.Future[None]) -> None:
+    async def _settle(self, twins: list[str], waiter: asyncio.Future[None]) -> None:
+        """Wait for durability, then let the cache evict these twins again."""
         try:
             await waiter
         finally:
-            left = self._pending.get(twin, 0) - 1
-            if left > 0:
-                self._pending[twin] = left
-            else:
-                self._pending.pop(twin, None)
+            for twin in twins:
+                left = self._pending.get(twin, 0) - 1
+                if left > 0:
+                    self._pending[twin] = left
+                else:
+                    self._pending.pop(twin, None)
 
 
 def _check_id(twin: Any, path: str = "/id") -> None:

@@ -98,9 +98,10 @@ def apply(state: TwinState, event: Event) -> TwinState:
     if event.revision != state.revision + 1:
         raise ValueError(f"event {event.id} does not follow revision {state.revision}")
     now = format_time(event.at)
-    moved = replace(state, revision=event.revision, updated_at=now)
     folder = _FOLDS.get(event.kind)
-    return folder(moved, event, now) if folder is not None else moved
+    if folder is None:
+        return replace(state, revision=event.revision, updated_at=now)
+    return folder(state, event, now)
 
 
 def _created(state: TwinState, event: Event, now: str) -> TwinState:
@@ -112,6 +113,8 @@ def _created(state: TwinState, event: Event, now: str) -> TwinState:
     }
     return replace(
         state,
+        revision=event.revision,
+        updated_at=now,
         model=event.data.get("model"),
         exists=True,
         reported=dict(event.data.get("reported", {})),
@@ -124,7 +127,7 @@ def _created(state: TwinState, event: Event, now: str) -> TwinState:
 
 
 def _deleted(state: TwinState, event: Event, now: str) -> TwinState:
-    return TwinState(state.id, state.revision, updated_at=now)
+    return TwinState(state.id, event.revision, updated_at=now)
 
 
 def _section_changed(name: str) -> Callable[[TwinState, Event, str], TwinState]:
@@ -146,33 +149,57 @@ def _section_changed(name: str) -> Callable[[TwinState, Event, str], TwinState]:
             meta.pop(key, None)
         metadata = {**state.metadata, name: meta}
         if name == "reported":
-            return replace(state, reported=values, metadata=metadata)
-        return replace(state, desired=values, metadata=metadata)
+            return replace(
+                state, revision=event.revision, updated_at=now, reported=values, metadata=metadata
+            )
+        return replace(
+            state, revision=event.revision, updated_at=now, desired=values, metadata=metadata
+        )
 
     return fold
 
 
 def _telemetry(state: TwinState, event: Event, now: str) -> TwinState:
+    # The hot path of ingestion: one shared metadata dict for every value that changed
+    # (states are never mutated, so sharing is safe) and a direct constructor call.
     values = dict(state.telemetry)
-    meta: Meta = dict(state.metadata.get("telemetry", {}))
+    meta: Meta = dict(state.metadata.get("telemetry", ()))
     source = event.data.get("at")
+    fresh = {"changed_at": now, "updated_at": now, "at": source}
     for key, value in event.data["values"].items():
         old = meta.get(key)
-        same = old is not None and values.get(key) == value
+        if old is not None and values.get(key) == value:
+            meta[key] = {"changed_at": old["changed_at"], "updated_at": now, "at": source}
+        else:
+            meta[key] = fresh
         values[key] = value
-        meta[key] = _meta(old["changed_at"] if same and old else now, now, source)
-    return replace(state, telemetry=values, metadata={**state.metadata, "telemetry": meta})
+    metadata = dict(state.metadata)
+    metadata["telemetry"] = meta
+    return TwinState(
+        state.id,
+        event.revision,
+        state.model,
+        state.exists,
+        state.reported,
+        state.desired,
+        values,
+        metadata,
+        state.relationships,
+        state.created_at,
+        now,
+    )
 
 
 def _relationship_set(state: TwinState, event: Event, now: str) -> TwinState:
     rel = event.data["relationship"]
-    return replace(state, relationships={**state.relationships, rel["id"]: rel})
+    rels = {**state.relationships, rel["id"]: rel}
+    return replace(state, revision=event.revision, updated_at=now, relationships=rels)
 
 
 def _relationship_removed(state: TwinState, event: Event, now: str) -> TwinState:
     rels = dict(state.relationships)
     rels.pop(event.data["id"], None)
-    return replace(state, relationships=rels)
+    return replace(state, revision=event.revision, updated_at=now, relationships=rels)
 
 
 def _meta(changed: str | None, updated: str, source: str | None) -> dict[str, str | None]:
