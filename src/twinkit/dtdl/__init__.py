@@ -12,13 +12,18 @@
 """
 
 from twinkit.dtdl.errors import ParsingError, format_error
+from twinkit.dtdl.export import ExportError, to_json
+from twinkit.dtdl.loading import load_paths
 from twinkit.dtdl.parsing import ParseOptions, ParseResult, Resolver, parse
 
 __all__ = [
+    "ExportError",
     "ParseOptions",
     "ParseResult",
     "ParsingError",
     "Resolver",
     "format_error",
+    "load_paths",
     "parse",
+    "to_json",
 ]
