@@ -109,11 +109,18 @@ class CorrelationDetector:
         values, observed = self._vector(x)
         if not observed.any():
             return Anomaly(0.0, {})
-        names = [s for s, seen in zip(self.signals, observed, strict=True) if seen]
-        z = values[observed] - self.mean[observed]
-        cov = self.cov[np.ix_(observed, observed)]
-        scale = np.diag(cov).mean() if cov.size else 1.0
-        precision = np.linalg.pinv(cov + np.eye(len(z)) * (self.ridge * scale + 1e-300))
+        if observed.all():
+            names, z, cov = list(self.signals), values - self.mean, self.cov
+        else:
+            names = [s for s, seen in zip(self.signals, observed, strict=True) if seen]
+            z = values[observed] - self.mean[observed]
+            cov = self.cov[np.ix_(observed, observed)]
+        k = len(z)
+        ridged = cov + np.eye(k) * (self.ridge * float(np.trace(cov)) / k + 1e-300)
+        try:
+            precision = np.linalg.inv(ridged)
+        except np.linalg.LinAlgError:
+            precision = np.linalg.pinv(ridged)
         pz = precision @ z
         distance = float(z @ pz)
         if not math.isfinite(distance) or distance < 0.0:
@@ -122,7 +129,7 @@ class CorrelationDetector:
         # signal's own surprise once everything it correlates with is accounted for.
         residual = pz * pz / np.maximum(np.diag(precision), 1e-300)
         total = float(residual.sum())
-        score = float(gammainc(len(z) / 2.0, distance / 2.0))  # chi-square CDF
+        score = float(gammainc(k / 2.0, distance / 2.0))  # chi-square CDF
         shares = (
             {name: float(r) / total for name, r in zip(names, residual, strict=True)}
             if total > 0.0

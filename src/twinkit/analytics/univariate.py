@@ -33,7 +33,7 @@ from typing import Any, Self
 
 from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds
 
-_WARMUP = 30  # values learnt before any score is given
+_WARMUP = 30  # surprises learnt before any score is given
 _SEASON_MIN = 3  # visits of a time-of-day slot before it is trusted
 _QUIET_FACTOR = 0.5  # how much weaker scores are damped after an alarm
 
@@ -129,12 +129,15 @@ class SignalDetector:
     def from_prior(self) -> Self:
         """A twin's detector starting from this fleet detector's baseline.
 
-        The copy keeps the fleet's level, spread, daily profile and surprise records, but
-        counts as only just warmed up, so the twin's own values quickly take over the level
-        and spread; it also forgets the fleet's alarm state.
+        The copy keeps the fleet's level, spread and daily profile, counted as only a few
+        values so the twin's own values quickly take over. It forgets the fleet's surprise
+        records (a fleet's surprises are not one asset's) and alarm state, and re-learns them
+        for a short warm-up before it scores.
         """
         twin = copy.deepcopy(self)
-        twin.n = min(self.n, _WARMUP + 1)
+        twin.n = min(self.n, 2 * self.config.fast)
+        twin.typical = [0.0, 0.0, 0.0, 0.0]
+        twin.record = [0.0, 0.0, 0.0, 0.0]
         twin.quiet_left = 0
         twin.quiet_level = 0.0
         twin.last_t = None
@@ -203,7 +206,7 @@ class SignalDetector:
         if r > ratio:
             ratio = r
         score = 0.0
-        if n > _WARMUP:
+        if n > 2 * cfg.fast + _WARMUP:
             r2 = ratio * ratio
             score = r2 / (r2 + 1.0)
         quiet_left = self.quiet_left
