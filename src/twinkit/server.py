@@ -114,7 +114,7 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
                 await outbox.open()
                 stack.push_async_callback(outbox.close)
                 commands = Commands(platform, None, Presence(), outbox)
-            app = build_app(platform, commands)
+            app = build_app(platform, commands, connector)
             server = uvicorn.Server(
                 uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
             )
@@ -132,10 +132,12 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
         http_socket.close()
 
 
-def build_app(platform: Platform, commands: Commands) -> FastAPI:
+def build_app(
+    platform: Platform, commands: Commands, connector: MqttConnector | None = None
+) -> FastAPI:
     """The API app (and the dashboard when it is installed)."""
     try:
-        from twinkit.api import create_app
+        from twinkit.api import ApiMetrics, create_app
     except ImportError:  # the API package is optional while it is being built
         app = FastAPI(title="twinkit")
 
@@ -144,7 +146,10 @@ def build_app(platform: Platform, commands: Commands) -> FastAPI:
             return {"status": "ok"}
 
         return app
-    app = create_app(platform, commands=commands)
+    metrics = ApiMetrics()
+    if connector is not None:
+        connector.report_to(metrics)
+    app = create_app(platform, commands=commands, metrics=metrics)
     try:
         from twinkit.dashboard import mount
     except ImportError:

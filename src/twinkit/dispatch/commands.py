@@ -104,7 +104,7 @@ class Commands:
         model = self._platform.twins.resolve_model(state)
         if model.id and name not in model.commands:
             known = ", ".join(sorted(model.commands)) or "none"
-            raise NotFound(f"{model.id} has no command {name!r} (known: {known})", "/name")
+            raise ValidationFailed(f"{model.id} has no command {name!r} (known: {known})", "/name")
         context = context or Context()
         request_id = uuid4().hex
         online = self._publish is not None and self.presence.is_online(twin)

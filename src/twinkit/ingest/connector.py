@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
 from twinkit.dispatch.commands import RESPONSE_PATTERN, Commands
 from twinkit.dispatch.desired import DesiredPublisher
@@ -26,6 +27,14 @@ from twinkit.ingest.pipeline import Ingest, IngestSettings
 from twinkit.platform import Platform
 
 log = logging.getLogger(__name__)
+
+
+class MetricsSink(Protocol):
+    """What the API's metrics offer (``twinkit.api.metrics.ApiMetrics``)."""
+
+    def ingested(self, surface: str, messages: int, values: int) -> None: ...
+    def rejected(self, surface: str, reason: str) -> None: ...
+
 
 DEVICE_TOPICS = ("twinkit/+/telemetry", "twinkit/+/reported")
 STATUS_PATTERN = "twinkit/+/status"
@@ -68,6 +77,8 @@ class MqttConnector:
         self.desired = DesiredPublisher(platform, self.link.publish)
         self._expire_every = expire_every
         self._expiry: asyncio.Task[None] | None = None
+        self._sink: MetricsSink | None = None
+        self._pushed: dict[str, int] = {}
         link = self.link
         link.route(STATUS_PATTERN, self._status)
         link.route(RESPONSE_PATTERN, self.commands.receive_response)
@@ -106,6 +117,25 @@ class MqttConnector:
         flat["desired.published"] = self.desired.published
         return flat
 
+    def report_to(self, sink: MetricsSink) -> None:
+        """Add the ingest counters to the API's Prometheus metrics (pushed once a second)."""
+        self._sink = sink
+
+    def push_metrics(self) -> None:
+        sink = self._sink
+        if sink is None:
+            return
+        now = dict(self.ingest.stats.counters)
+        now.update({f"rejected.{k}": v for k, v in self.ingest.stats.rejected.items()})
+        delta = {k: v - self._pushed.get(k, 0) for k, v in now.items()}
+        self._pushed = now
+        if delta.get("applied", 0) > 0:
+            sink.ingested("mqtt", delta["applied"], delta["applied"])
+        for key, count in delta.items():
+            if key.startswith("rejected.") and count > 0:
+                for _ in range(min(count, 10_000)):
+                    sink.rejected("mqtt", key.removeprefix("rejected."))
+
     def _status(self, message: Message, parts: list[str]) -> None:
         online = read_status(message.payload)
         if online is not None:
@@ -113,8 +143,13 @@ class MqttConnector:
         self.link.ack(message)
 
     async def _expire_loop(self) -> None:
+        ticks = 0
         while True:
-            await asyncio.sleep(self._expire_every)
+            await asyncio.sleep(1.0)
+            ticks += 1
+            self.push_metrics()
+            if ticks % max(1, round(self._expire_every)):
+                continue
             try:
                 await self.commands.expire()
             except Exception:

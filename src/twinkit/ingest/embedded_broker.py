@@ -8,8 +8,11 @@ twinkit at Mosquitto with ``--mqtt`` (see docs/mqtt.md and ``mosquitto.conf``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
+from typing import Any
 
 from amqtt.broker import Broker
 
@@ -21,6 +24,36 @@ log = logging.getLogger(__name__)
 class BrokerUnavailable(TwinkitError):
     code = "broker_unavailable"
     status = 503
+
+
+class _TidyBroker(Broker):  # type: ignore[misc]
+    """amqtt's broker, closing every client connection when it shuts down.
+
+    amqtt leaves the sockets of persistent sessions open after ``shutdown``; we
+    track each connection's writer and close what is left.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def stream_connected(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
+    ) -> None:
+        self.writers.add(writer)
+        try:
+            await super().stream_connected(reader, writer, listener_name)
+        finally:
+            self.writers.discard(writer)
+            writer.close()
+
+    async def close_connections(self) -> None:
+        writers, self.writers = list(self.writers), set()
+        for writer in writers:
+            writer.close()
+        for writer in writers:
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
 
 
 class EmbeddedBroker:
@@ -35,13 +68,13 @@ class EmbeddedBroker:
 
     async def start(self) -> None:
         check_port_free(self.host, self.port, "the embedded MQTT broker")
-        config = {
+        config: dict[str, Any] = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {}},
         }
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.WARNING)
-        broker = Broker(config)
+        broker = _TidyBroker(config)
         try:
             await broker.start()
         except Exception as exc:
@@ -57,6 +90,8 @@ class EmbeddedBroker:
                 await broker.shutdown()
             except Exception:
                 log.debug("embedded broker shutdown failed", exc_info=True)
+            await broker.close_connections()
+            await asyncio.sleep(0.05)  # let the connection handlers finish
 
 
 def check_port_free(host: str, port: int, what: str) -> None:

@@ -86,10 +86,10 @@ class Mosquitto:
                 "autosave_interval 1",
             ]
         config.write_text("\n".join(lines) + "\n")
-        log = (self.directory / "mosquitto.log").open("ab")
-        self.process = subprocess.Popen(
-            [binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
-        )
+        with (self.directory / "mosquitto.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
+            )
         try:
             wait_for_port("127.0.0.1", self.port)
         except TimeoutError:

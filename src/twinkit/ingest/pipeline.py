@@ -246,7 +246,12 @@ class Ingest:
             return True
         except TwinkitError as exc:
             self._forget(signal, key)
-            self.rejections.reject(Rejection(signal.twin, INVALID, exc.message, exc.path))
+            path = exc.path
+            if signal.kind == "telemetry" and path.startswith("/values"):
+                path = path.removeprefix("/values")  # the engine's pointer: into the values
+            self.rejections.reject(
+                Rejection(signal.twin, INVALID, exc.message, signal.path_base + path)
+            )
             return True
         except Exception:
             log.exception("writing %s for twin %s failed", signal.kind, signal.twin)

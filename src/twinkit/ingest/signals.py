@@ -27,6 +27,8 @@ class Signal:
     values: dict[str, Any]
     at: datetime | None = None
     msg_id: str | None = None
+    # where ``values`` sit in the device's payload, to point errors at the device's own JSON
+    path_base: str = ""
 
 
 class MalformedPayload(ValidationFailed):
@@ -51,8 +53,10 @@ def read_signal(twin: str, kind: SignalKind, body: Any) -> Signal:
     at = None
     msg_id = None
     values: Any = body
+    base = ""
     if "values" in body and isinstance(body["values"], dict) and set(body) <= _ENVELOPE:
         values = body["values"]
+        base = "/values"
         if body.get("at") is not None:
             if not isinstance(body["at"], str):
                 raise ValidationFailed("at must be an ISO 8601 string", "/at")
@@ -62,7 +66,7 @@ def read_signal(twin: str, kind: SignalKind, body: Any) -> Signal:
             if not isinstance(raw_id, str | int) or isinstance(raw_id, bool):
                 raise ValidationFailed("msg_id must be a string or an integer", "/msg_id")
             msg_id = str(raw_id)
-    return Signal(twin, kind, values, at, msg_id)
+    return Signal(twin, kind, values, at, msg_id, base)
 
 
 _ENVELOPE = frozenset({"values", "at", "msg_id"})
