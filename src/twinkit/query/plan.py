@@ -284,6 +284,15 @@ class Planner:
             raise ValidationFailed(
                 f"{where} needs a property path, not the alias {expr.text!r}", "/query"
             )
+        if isinstance(expr, ast.Call) and expr.name in AGGREGATES:
+            raise ValidationFailed(
+                f"{expr.name}() can only be used in SELECT or ORDER BY", "/query"
+            )
+        if isinstance(expr, ast.Call):
+            raise ValidationFailed(
+                f"{expr.name}() is a condition, not a value: {where} needs a property path",
+                "/query",
+            )
         raise ValidationFailed(f"{where} needs a property path", "/query")
 
     def _operand(self, expr: ast.Expr, where: str) -> Operand:
