@@ -35,8 +35,12 @@ def test_valid_interface_becomes_model_objects() -> None:
                 "request": {"name": "mode", "schema": "string"},
                 "response": {"name": "ok", "schema": "boolean"},
             },
-            {"@type": "Relationship", "name": "feeds", "target": "dtmi:test:Pump;1",
-             "maxMultiplicity": 3},
+            {
+                "@type": "Relationship",
+                "name": "feeds",
+                "target": "dtmi:test:Pump;1",
+                "maxMultiplicity": 3,
+            },
             {"@type": "Component", "name": "motor", "schema": "dtmi:test:Motor;1"},
         ],
         displayName={"en": "Pump", "de": "Pumpe"},
@@ -59,8 +63,14 @@ def test_complex_schemas_are_built() -> None:
     doc = interface(
         contents=[
             prop("reading", "dtmi:test:Reading;1"),
-            prop("tags", {"@type": "Map", "mapKey": {"name": "k", "schema": "string"},
-                          "mapValue": {"name": "v", "schema": "integer"}}),
+            prop(
+                "tags",
+                {
+                    "@type": "Map",
+                    "mapKey": {"name": "k", "schema": "string"},
+                    "mapValue": {"name": "v", "schema": "integer"},
+                },
+            ),
             telemetry("samples", {"@type": "Array", "elementSchema": "double"}),
         ],
         schemas=[
@@ -69,9 +79,14 @@ def test_complex_schemas_are_built() -> None:
                 "@type": "Object",
                 "fields": [
                     {"name": "value", "schema": "double"},
-                    {"name": "quality", "schema": {"@type": "Enum", "valueSchema": "string",
-                                                   "enumValues": [{"name": "good",
-                                                                   "enumValue": "good"}]}},
+                    {
+                        "name": "quality",
+                        "schema": {
+                            "@type": "Enum",
+                            "valueSchema": "string",
+                            "enumValues": [{"name": "good", "enumValue": "good"}],
+                        },
+                    },
                 ],
             }
         ],

@@ -72,12 +72,25 @@ def test_huge_interface_is_validated() -> None:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(
-        st.sampled_from(["@context", "@id", "@type", "contents", "schema", "name", "extends",
-                         "displayName", "x"]),
-        inner,
-        max_size=5,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "@context",
+                    "@id",
+                    "@type",
+                    "contents",
+                    "schema",
+                    "name",
+                    "extends",
+                    "displayName",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
     ),
     max_leaves=20,
 )

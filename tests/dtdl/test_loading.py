@@ -27,8 +27,11 @@ def test_folders_are_read_recursively_and_resolved_across_files(tmp_path: Path) 
 def test_files_and_arrays_of_interfaces(tmp_path: Path) -> None:
     _write(tmp_path / "many.json", [interface(f"dtmi:test:P{i};1") for i in range(3)])
     result = load_paths([str(tmp_path / "many.json")])
-    assert [i.id for i in result.interfaces] == ["dtmi:test:P0;1", "dtmi:test:P1;1",
-                                                 "dtmi:test:P2;1"]
+    assert [i.id for i in result.interfaces] == [
+        "dtmi:test:P0;1",
+        "dtmi:test:P1;1",
+        "dtmi:test:P2;1",
+    ]
 
 
 def test_errors_name_the_file_and_pointer(tmp_path: Path) -> None:
@@ -46,8 +49,11 @@ def test_errors_name_the_file_and_pointer(tmp_path: Path) -> None:
 def test_bulk_ontology(tmp_path: Path) -> None:
     for part in range(20):
         docs = [
-            interface(f"dtmi:test:I{part * 50 + i};1", [prop(f"p{part * 50 + i}")],
-                      extends=[f"dtmi:test:I{part * 50 + i - 1};1"] if i % 10 else [])
+            interface(
+                f"dtmi:test:I{part * 50 + i};1",
+                [prop(f"p{part * 50 + i}")],
+                extends=[f"dtmi:test:I{part * 50 + i - 1};1"] if i % 10 else [],
+            )
             for i in range(50)
         ]
         _write(tmp_path / f"part{part}.json", docs)

@@ -32,8 +32,18 @@ from twinkit.model.schema import (
 NAMES = st.from_regex(r"\A[a-z][a-zA-Z0-9]{0,10}\Z")
 TEXT = st.none() | st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)
 PRIMITIVE = st.sampled_from(
-    ["boolean", "date", "dateTime", "double", "duration", "float", "integer", "long", "string",
-     "time"]
+    [
+        "boolean",
+        "date",
+        "dateTime",
+        "double",
+        "duration",
+        "float",
+        "integer",
+        "long",
+        "string",
+        "time",
+    ]
 ).map(Primitive)
 
 
@@ -68,14 +78,22 @@ def _content(kind: str, name: str, schema: Schema, label: str | None) -> Content
     if kind == "command":
         return Command(name, CommandPayload("input", schema), CommandPayload("output", schema))
     if kind == "relationship":
-        return Relationship(name, "dtmi:test:Other;1", max_multiplicity=2,
-                            properties=(Property("since", Primitive("dateTime")),))
+        return Relationship(
+            name,
+            "dtmi:test:Other;1",
+            max_multiplicity=2,
+            properties=(Property("since", Primitive("dateTime")),),
+        )
     return Component(name, "dtmi:test:Other;1")
 
 
 CONTENTS = st.lists(
-    st.tuples(st.sampled_from(["property", "telemetry", "command", "relationship", "component"]),
-              NAMES, SCHEMA, TEXT),
+    st.tuples(
+        st.sampled_from(["property", "telemetry", "command", "relationship", "component"]),
+        NAMES,
+        SCHEMA,
+        TEXT,
+    ),
     max_size=5,
     unique_by=lambda item: item[1],
 )
@@ -112,8 +130,11 @@ def test_named_schemas_are_written_once_and_referenced() -> None:
 def test_semantic_types_bring_their_extension_context() -> None:
     pump = Interface(
         "dtmi:test:Pump;1",
-        (Property("temp", Primitive("double"), unit="degreeCelsius",
-                  semantic_types=("Temperature",)),),
+        (
+            Property(
+                "temp", Primitive("double"), unit="degreeCelsius", semantic_types=("Temperature",)
+            ),
+        ),
         extends=("dtmi:test:Base;1",),
     )
     base = Interface("dtmi:test:Base;1")

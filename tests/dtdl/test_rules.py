@@ -19,62 +19,116 @@ OVERRIDING = "dtmi:dtdl:extension:overriding;1"
 VALID: dict[str, list[dict[str, Any]]] = {
     "v2 minimal": [interface(context=V2, contents=[prop()])],
     "v3 unversioned nested id": [
-        interface(contents=[prop("speed", {"@id": "dtmi:test:Speeds", "@type": "Array",
-                                          "elementSchema": "double"})])
+        interface(
+            contents=[
+                prop(
+                    "speed",
+                    {"@id": "dtmi:test:Speeds", "@type": "Array", "elementSchema": "double"},
+                )
+            ]
+        )
     ],
     "single object instead of array": [interface(contents=prop())],
     "value objects": [interface(contents=[prop(name={"@value": "speed"})])],
     "language map": [interface(displayName={"en": "Pump", "de-DE": "Pumpe"})],
-    "array of language values": [
-        interface(description=[{"@value": "a pump", "@language": "en"}])
-    ],
+    "array of language values": [interface(description=[{"@value": "a pump", "@language": "en"}])],
     "extends across documents": [
         interface("dtmi:test:Base;1", [prop("serial", "string")]),
         interface(extends="dtmi:test:Pump;2", **{"@id": "dtmi:test:Pump;1"}),
         interface("dtmi:test:Pump;2", extends=["dtmi:test:Base;1"]),
     ],
     "inline extends": [
-        interface(extends={"@id": "dtmi:test:Base;1", "@type": "Interface",
-                           "contents": [prop("serial", "string")]})
+        interface(
+            extends={
+                "@id": "dtmi:test:Base;1",
+                "@type": "Interface",
+                "contents": [prop("serial", "string")],
+            }
+        )
     ],
     "component": [
-        interface(contents=[{"@type": "Component", "name": "motor",
-                             "schema": "dtmi:test:Motor;1"}]),
+        interface(
+            contents=[{"@type": "Component", "name": "motor", "schema": "dtmi:test:Motor;1"}]
+        ),
         interface("dtmi:test:Motor;1", [prop("rpm", "integer")]),
     ],
     "five nested arrays": [interface(contents=[telemetry("t", nested_arrays(5))])],
     "enum of integers": [
-        interface(contents=[prop("mode", {"@type": "Enum", "valueSchema": "integer",
-                                          "enumValues": [{"name": "off", "enumValue": 0},
-                                                         {"name": "on", "enumValue": 1}]})])
+        interface(
+            contents=[
+                prop(
+                    "mode",
+                    {
+                        "@type": "Enum",
+                        "valueSchema": "integer",
+                        "enumValues": [
+                            {"name": "off", "enumValue": 0},
+                            {"name": "on", "enumValue": 1},
+                        ],
+                    },
+                )
+            ]
+        )
     ],
     "v2 semantic type with unit": [
-        interface(context=V2, contents=[{"@type": ["Telemetry", "Temperature"], "name": "t",
-                                         "schema": "double", "unit": "degreeCelsius"}])
+        interface(
+            context=V2,
+            contents=[
+                {
+                    "@type": ["Telemetry", "Temperature"],
+                    "name": "t",
+                    "schema": "double",
+                    "unit": "degreeCelsius",
+                }
+            ],
+        )
     ],
     "v3 quantitative type": [
-        interface(context=[V3, QT], contents=[{"@type": ["Property", "Pressure"], "name": "p",
-                                               "schema": "float", "unit": "kilopascal"}])
+        interface(
+            context=[V3, QT],
+            contents=[
+                {
+                    "@type": ["Property", "Pressure"],
+                    "name": "p",
+                    "schema": "float",
+                    "unit": "kilopascal",
+                }
+            ],
+        )
     ],
     "historized telemetry": [
-        interface(context=[V3, HISTORIZATION],
-                  contents=[{"@type": ["Telemetry", "Historized"], "name": "t",
-                             "schema": "double"}])
+        interface(
+            context=[V3, HISTORIZATION],
+            contents=[{"@type": ["Telemetry", "Historized"], "name": "t", "schema": "double"}],
+        )
     ],
     "mqtt interface": [
-        interface(context=[V3, MQTT], payloadFormat="Json/ecma/404",
-                  telemetryTopic="plant/{modelId}/telemetry",
-                  **{"@type": ["Interface", "Mqtt"]})
+        interface(
+            context=[V3, MQTT],
+            payloadFormat="Json/ecma/404",
+            telemetryTopic="plant/{modelId}/telemetry",
+            **{"@type": ["Interface", "Mqtt"]},
+        )
     ],
     "annotation and override": [
         interface(
             context=[V3, QT, ANNOTATION, OVERRIDING],
             contents=[
-                {"@type": ["Property", "Temperature"], "name": "target", "schema": "double",
-                 "unit": "degreeCelsius", "writable": True},
-                {"@type": ["Property", "ValueAnnotation", "Override"], "name": "targetUnit",
-                 "annotates": "target", "overrides": "unit", "schema": "TemperatureUnit",
-                 "writable": True},
+                {
+                    "@type": ["Property", "Temperature"],
+                    "name": "target",
+                    "schema": "double",
+                    "unit": "degreeCelsius",
+                    "writable": True,
+                },
+                {
+                    "@type": ["Property", "ValueAnnotation", "Override"],
+                    "name": "targetUnit",
+                    "annotates": "target",
+                    "overrides": "unit",
+                    "schema": "TemperatureUnit",
+                    "writable": True,
+                },
             ],
         )
     ],
@@ -82,57 +136,100 @@ VALID: dict[str, list[dict[str, Any]]] = {
 
 INVALID: dict[str, tuple[list[Any], str]] = {
     "no context": ([{"@id": "dtmi:test:Pump;1", "@type": "Interface"}], "missingContext"),
-    "local context": (
-        [interface(context=[V3, {"foo": "dtmi:foo;1"}])], "disallowedLocalContext"
+    "local context": ([interface(context=[V3, {"foo": "dtmi:foo;1"}])], "disallowedLocalContext"),
+    "unknown DTDL version": (
+        [interface(context="dtmi:dtdl:context;9")],
+        "unrecognizedContextVersion",
     ),
-    "unknown DTDL version": ([interface(context="dtmi:dtdl:context;9")],
-                             "unrecognizedContextVersion"),
-    "context is not a DTMI": ([interface(context="http://example.com/ctx")],
-                              "nonDtmiContextSpecifier"),
-    "undefined extension in v3": ([interface(context=[V3, "dtmi:acme:ext;1"])],
-                                  "unresolvableContextSpecifier"),
+    "context is not a DTMI": (
+        [interface(context="http://example.com/ctx")],
+        "nonDtmiContextSpecifier",
+    ),
+    "undefined extension in v3": (
+        [interface(context=[V3, "dtmi:acme:ext;1"])],
+        "unresolvableContextSpecifier",
+    ),
     "bad DTMI": ([interface("dtmi:test:_bad;1")], "invalidId"),
     "v2 DTMI needs a version": ([interface("dtmi:test:Pump", context=V2)], "invalidId"),
     "reserved prefix": ([interface("dtmi:dtdl:Pump;1")], "reservedId"),
     "interface id too long": ([interface("dtmi:test:" + "a" * 130 + ";1")], "idTooLongForType"),
-    "not rootable": ([{"@context": V3, "@id": "dtmi:test:A;1", "@type": "Array",
-                       "elementSchema": "double"}], "typeNotRootable"),
-    "two material types": ([interface(contents=[{"@type": ["Property", "Telemetry"],
-                                                 "name": "x", "schema": "double"}])],
-                           "multipleMaterialTypes"),
-    "undefined type term": ([interface(contents=[{"@type": ["Property", "Fancy"], "name": "x",
-                                                  "schema": "double"}])], "typeUndefinedTerm"),
+    "not rootable": (
+        [{"@context": V3, "@id": "dtmi:test:A;1", "@type": "Array", "elementSchema": "double"}],
+        "typeNotRootable",
+    ),
+    "two material types": (
+        [
+            interface(
+                contents=[{"@type": ["Property", "Telemetry"], "name": "x", "schema": "double"}]
+            )
+        ],
+        "multipleMaterialTypes",
+    ),
+    "undefined type term": (
+        [interface(contents=[{"@type": ["Property", "Fancy"], "name": "x", "schema": "double"}])],
+        "typeUndefinedTerm",
+    ),
     "undefined property": ([interface(contents=[prop(color="red")])], "propertyUndefinedTerm"),
-    "property of another class": ([interface(contents=[prop(target="dtmi:test:Pump;1")])],
-                                  "propertyIrrelevantDtmiOrTerm"),
+    "property of another class": (
+        [interface(contents=[prop(target="dtmi:test:Pump;1")])],
+        "propertyIrrelevantDtmiOrTerm",
+    ),
     "keyword in v3": ([interface(contents=[prop(**{"@language": "en"})])], "keywordDisallowed"),
     "bad name": ([interface(contents=[prop("2fast")])], "stringInvalid"),
     "name too long": ([interface(contents=[prop("a" * 513)])], "stringTooLong"),
     "writable not boolean": ([interface(contents=[prop(writable="yes")])], "booleanNotBoolean"),
     "description too long": ([interface(description="x" * 513)], "langStringValueTooLong"),
     "bad language code": ([interface(displayName={"EN_us": "Pump"})], "langStringInvalidCode"),
-    "duplicate names": ([interface(contents=[prop("a"), telemetry("a")])],
-                        "nonUniquePropertyValue"),
+    "duplicate names": (
+        [interface(contents=[prop("a"), telemetry("a")])],
+        "nonUniquePropertyValue",
+    ),
     "duplicate definition": (
-        [interface(contents=[prop("a", **{"@id": "dtmi:test:x;1"}),
-                             prop("b", **{"@id": "dtmi:test:x;1"})])],
+        [
+            interface(
+                contents=[
+                    prop("a", **{"@id": "dtmi:test:x;1"}),
+                    prop("b", **{"@id": "dtmi:test:x;1"}),
+                ]
+            )
+        ],
         "duplicateDefinition",
     ),
     "unknown schema term": ([interface(contents=[prop("a", "decimal128")])], "badDtmiOrTerm"),
-    "schema of wrong class": ([interface(contents=[prop("a", "dtmi:test:Pump;1")])],
-                              "notRequiredType"),
-    "missing required": ([interface(contents=[{"@type": "Telemetry", "name": "t"}])],
-                         "missingObjectProperty"),
+    "schema of wrong class": (
+        [interface(contents=[prop("a", "dtmi:test:Pump;1")])],
+        "notRequiredType",
+    ),
+    "missing required": (
+        [interface(contents=[{"@type": "Telemetry", "name": "t"}])],
+        "missingObjectProperty",
+    ),
     "enum value type": (
-        [interface(contents=[prop("m", {"@type": "Enum", "valueSchema": "integer",
-                                        "enumValues": [{"name": "a", "enumValue": "x"}]})])],
+        [
+            interface(
+                contents=[
+                    prop(
+                        "m",
+                        {
+                            "@type": "Enum",
+                            "valueSchema": "integer",
+                            "enumValues": [{"name": "a", "enumValue": "x"}],
+                        },
+                    )
+                ]
+            )
+        ],
         "nonConformantDatatype",
     ),
-    "six nested arrays": ([interface(contents=[telemetry("t", nested_arrays(6))])],
-                          "excessiveDepthWide"),
+    "six nested arrays": (
+        [interface(contents=[telemetry("t", nested_arrays(6))])],
+        "excessiveDepthWide",
+    ),
     "extends cycle": (
-        [interface("dtmi:test:A;1", extends="dtmi:test:B;1"),
-         interface("dtmi:test:B;1", extends="dtmi:test:A;1")],
+        [
+            interface("dtmi:test:A;1", extends="dtmi:test:B;1"),
+            interface("dtmi:test:B;1", extends="dtmi:test:A;1"),
+        ],
         "recursiveStructureNarrow",
     ),
     "extends too deep": (
@@ -141,44 +238,79 @@ INVALID: dict[str, tuple[list[Any], str]] = {
         "excessiveDepthNarrow",
     ),
     "inherited name collision": (
-        [interface("dtmi:test:A;1", [prop("x")], extends="dtmi:test:B;1"),
-         interface("dtmi:test:B;1", [prop("x")])],
+        [
+            interface("dtmi:test:A;1", [prop("x")], extends="dtmi:test:B;1"),
+            interface("dtmi:test:B;1", [prop("x")]),
+        ],
         "nonUniqueImportedPropertyValue",
     ),
     "component inside component": (
-        [interface("dtmi:test:A;1", [{"@type": "Component", "name": "b",
-                                     "schema": "dtmi:test:B;1"}]),
-         interface("dtmi:test:B;1", [{"@type": "Component", "name": "c",
-                                     "schema": "dtmi:test:C;1"}]),
-         interface("dtmi:test:C;1")],
+        [
+            interface(
+                "dtmi:test:A;1", [{"@type": "Component", "name": "b", "schema": "dtmi:test:B;1"}]
+            ),
+            interface(
+                "dtmi:test:B;1", [{"@type": "Component", "name": "c", "schema": "dtmi:test:C;1"}]
+            ),
+            interface("dtmi:test:C;1"),
+        ],
         "excludedType",
     ),
-    "v2 array in property": ([interface(context=V2, contents=[prop("a", nested_arrays(1))])],
-                             "excludedType"),
+    "v2 array in property": (
+        [interface(context=V2, contents=[prop("a", nested_arrays(1))])],
+        "excludedType",
+    ),
     "max multiplicity below 1": (
         [interface(contents=[{"@type": "Relationship", "name": "r", "maxMultiplicity": 0}])],
         "valueBelowMin",
     ),
     "unit of the wrong quantity": (
-        [interface(context=[V3, QT], contents=[{"@type": ["Telemetry", "Temperature"],
-                                                "name": "t", "schema": "double",
-                                                "unit": "metre"}])],
+        [
+            interface(
+                context=[V3, QT],
+                contents=[
+                    {
+                        "@type": ["Telemetry", "Temperature"],
+                        "name": "t",
+                        "schema": "double",
+                        "unit": "metre",
+                    }
+                ],
+            )
+        ],
         "wrongParent",
     ),
     "semantic type needs a number": (
-        [interface(context=[V3, QT], contents=[{"@type": ["Telemetry", "Temperature"],
-                                                "name": "t", "schema": "string",
-                                                "unit": "degreeCelsius"}])],
+        [
+            interface(
+                context=[V3, QT],
+                contents=[
+                    {
+                        "@type": ["Telemetry", "Temperature"],
+                        "name": "t",
+                        "schema": "string",
+                        "unit": "degreeCelsius",
+                    }
+                ],
+            )
+        ],
         "notRequiredType",
     ),
     "semantic type on a command": (
-        [interface(context=[V3, QT], contents=[{"@type": ["Command", "Temperature"],
-                                                "name": "c"}])],
+        [
+            interface(
+                context=[V3, QT], contents=[{"@type": ["Command", "Temperature"], "name": "c"}]
+            )
+        ],
         "invalidCotype",
     ),
     "cacheable without idempotent": (
-        [interface(context=[V3, MQTT], contents=[{"@type": ["Command", "Cacheable"],
-                                                  "name": "c", "ttl": "PT5M"}])],
+        [
+            interface(
+                context=[V3, MQTT],
+                contents=[{"@type": ["Command", "Cacheable"], "name": "c", "ttl": "PT5M"}],
+            )
+        ],
         "missingCocotype",
     ),
     "mqtt without payload format": (
@@ -186,21 +318,36 @@ INVALID: dict[str, tuple[list[Any], str]] = {
         "missingSupplementalLiteralProperty",
     ),
     "override of a non-supplemental property": (
-        [interface(
-            context=[V3, QT, ANNOTATION, OVERRIDING],
-            contents=[
-                {"@type": ["Property", "Temperature"], "name": "target", "schema": "double",
-                 "unit": "degreeCelsius"},
-                {"@type": ["Property", "ValueAnnotation", "Override"], "name": "s",
-                 "annotates": "target", "overrides": "schema", "schema": "string"},
-            ],
-        )],
+        [
+            interface(
+                context=[V3, QT, ANNOTATION, OVERRIDING],
+                contents=[
+                    {
+                        "@type": ["Property", "Temperature"],
+                        "name": "target",
+                        "schema": "double",
+                        "unit": "degreeCelsius",
+                    },
+                    {
+                        "@type": ["Property", "ValueAnnotation", "Override"],
+                        "name": "s",
+                        "annotates": "target",
+                        "overrides": "schema",
+                        "schema": "string",
+                    },
+                ],
+            )
+        ],
         "matchingPropertyNotSupplemental",
     ),
     "cross-partition reference": (
-        [interface("dtmi:test:A;1", [prop("a", "dtmi:test:Arr;1")]),
-         interface("dtmi:test:B;1", schemas=[{"@id": "dtmi:test:Arr;1", "@type": "Array",
-                                              "elementSchema": "double"}])],
+        [
+            interface("dtmi:test:A;1", [prop("a", "dtmi:test:Arr;1")]),
+            interface(
+                "dtmi:test:B;1",
+                schemas=[{"@id": "dtmi:test:Arr;1", "@type": "Array", "elementSchema": "double"}],
+            ),
+        ],
         "crossPartitionReference",
     ),
 }
@@ -243,9 +390,12 @@ def test_resolver_fetches_missing_models() -> None:
 
 
 def test_undefined_extension_allowed_when_asked() -> None:
-    doc = interface(context=[V3, "dtmi:acme:ext;1"],
-                    contents=[{"@type": ["Property", "Fancy"], "name": "x", "schema": "double",
-                               "fanciness": 3}])
+    doc = interface(
+        context=[V3, "dtmi:acme:ext;1"],
+        contents=[
+            {"@type": ["Property", "Fancy"], "name": "x", "schema": "double", "fanciness": 3}
+        ],
+    )
     assert parse([doc], options=ParseOptions(allow_undefined_extensions=True)).ok
     assert not parse([doc]).ok
 

@@ -144,7 +144,9 @@ class _Writer:
         if isinstance(schema, ObjectSchema):
             return {
                 "@type": "Object",
-                "fields": [{"name": f.name, "schema": self.schema(f.schema)} for f in schema.fields],
+                "fields": [
+                    {"name": f.name, "schema": self.schema(f.schema)} for f in schema.fields
+                ],
             }
         if isinstance(schema, ArraySchema):
             return {"@type": "Array", "elementSchema": self.schema(schema.element)}
@@ -165,7 +167,9 @@ class _Writer:
         raise ExportError(f"cannot export schema {schema!r}")
 
 
-def _documented(doc: dict[str, Any], display: str | None, description: str | None) -> dict[str, Any]:
+def _documented(
+    doc: dict[str, Any], display: str | None, description: str | None
+) -> dict[str, Any]:
     if display is not None:
         doc["displayName"] = display
     if description is not None:

@@ -60,19 +60,18 @@ def read_document(file: Path) -> tuple[Any, str | None]:
     return decode_document(data)
 
 
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
 def decode_document(data: bytes) -> tuple[Any, str | None]:
     """Decode JSON bytes; UTF-16/32 with a BOM are accepted, other encodings are errors."""
-    for bom, codec in (
-        (b"\xef\xbb\xbf", "utf-8-sig"),
-        (b"\xff\xfe\x00\x00", "utf-32"),
-        (b"\x00\x00\xfe\xff", "utf-32"),
-        (b"\xff\xfe", "utf-16"),
-        (b"\xfe\xff", "utf-16"),
-    ):
-        if data.startswith(bom):
-            break
-    else:
-        codec = "utf-8"
+    codec = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:

@@ -133,8 +133,11 @@ class Semantics:
         max_count = limit.get("maxCount")
         if "importProperties" in limit:
             return  # extends chains are checked in _extends
-        if max_count is not None and not excluded and max_depth is None and (
-            len(self.elements) <= int(max_count)
+        if (
+            max_count is not None
+            and not excluded
+            and max_depth is None
+            and (len(self.elements) <= int(max_count))
         ):
             return  # cannot exceed the count; cycles are caught by the depth/type limits
         count = 0
@@ -351,12 +354,10 @@ class Semantics:
                 else:
                     cls = instance_class(schema) or ("Object" if schema in GEOSPATIAL else "")
                     target = self.by_id.get(schema)
-                    ok = (
-                        (target.is_a(c) for c in classes)
-                        if target
-                        else (is_subclass(lang, cls, c) for c in classes)
-                    )
-                    ok = any(ok)
+                    if target is not None:
+                        ok = any(target.is_a(c) for c in classes)
+                    else:
+                        ok = any(is_subclass(lang, cls, c) for c in classes)
             else:
                 ok = any(schema.is_a(c) for c in classes) if classes else True
             if not ok:

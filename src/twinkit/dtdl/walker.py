@@ -191,13 +191,9 @@ class Walker:
                 return None
             if version is None and name == "iotcentral":
                 extensions.append(name)
-            elif name is not None and version is not None and version >= 3 and name != "iotcentral":
-                if name not in extensions:
-                    extensions.append(name)
-            elif name is not None and name != "iotcentral" and version == 2:
-                if name not in extensions:
-                    extensions.append(name)
-            elif name == "iotcentral" and version == 2:
+            elif (
+                name is not None and version is not None and (name != "iotcentral" or version == 2)
+            ):
                 if name not in extensions:
                     extensions.append(name)
             elif ";" not in item:
@@ -304,7 +300,7 @@ class Walker:
                         value=key,
                     )
                 continue
-            if key in orphans or lang.terms.get(key) and key in orphans:
+            if key in orphans or (lang.terms.get(key) and key in orphans):
                 self._error(
                     "noTypeThatAllows",
                     f"no valid type of {identifier} allows {key!r}",
@@ -410,10 +406,11 @@ class Walker:
                 prop=prop,
             )
             return None, [], []
-        items = raw if isinstance(raw, list) else [raw]
-        if not items or not all(isinstance(t, str) for t in items):
+        found = raw if isinstance(raw, list) else [raw]
+        if not found or not all(isinstance(t, str) for t in found):
             self._error("badType", "@type must be a string or array of strings", where, identifier)
             return None, [], []
+        items: list[str] = [str(t) for t in found]
         material: list[str] = []
         cotypes: list[str] = []
         undefined: list[str] = []
@@ -547,16 +544,16 @@ class Walker:
     ) -> bool:
         entry = lang.classes.get(cotype)
         applies = _applies_to(lang, cotype)
-        if lang.version == 2 and entry is not None and entry.get("version") == 3 and applies:
-            if any(is_subclass(lang, cls, a) for a in applies):
-                self._error(
-                    "invalidCotypeVersion",
-                    f"{cotype} needs DTDL v3",
-                    where,
-                    identifier,
-                    value=cotype,
-                )
-                return False
+        newer = lang.version == 2 and entry is not None and entry.get("version") == 3
+        if newer and applies and any(is_subclass(lang, cls, a) for a in applies):
+            self._error(
+                "invalidCotypeVersion",
+                f"{cotype} needs DTDL v3",
+                where,
+                identifier,
+                value=cotype,
+            )
+            return False
         if applies is None or not any(is_subclass(lang, cls, a) for a in applies):
             self._error(
                 "invalidCotype",
