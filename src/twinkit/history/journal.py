@@ -36,13 +36,14 @@ class Journal:
             revision = await self._store.revision_at(twin, at)
             if revision == 0:
                 raise NotFound(f"twin {twin!r} did not exist at {at.isoformat()}", "/at")
-        last = await self._store.last_revision(twin)
-        if revision < 1 or revision > last:
-            raise NotFound(f"twin {twin!r} has no revision {revision} (latest {last})", "/revision")
-        start = await self._store.snapshot(twin, revision)
-        after = start.revision if start is not None else 0
-        events = await self._store.events(twin, after_revision=after, until_revision=revision)
+        if revision < 1:
+            raise ValidationFailed("revision must be 1 or more", "/revision")
+        start, events = await self._store.replay_material(twin, revision)
         state = replay(twin, events, start)
+        if state.revision != revision:
+            raise NotFound(
+                f"twin {twin!r} has no revision {revision} (latest {state.revision})", "/revision"
+            )
         if not state.exists:
             raise NotFound(f"twin {twin!r} was deleted at revision {revision}", "/revision")
         return state

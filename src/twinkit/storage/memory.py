@@ -96,12 +96,15 @@ class MemoryStore:
     async def last_seq(self) -> int:
         return self._all_events[-1].seq if self._all_events else 0
 
-    async def snapshot(self, twin: str, revision: int) -> TwinState | None:
+    async def replay_material(
+        self, twin: str, revision: int
+    ) -> tuple[TwinState | None, list[Event]]:
         best = None
         for snap in self._snapshots.get(twin, []):
             if snap.revision <= revision:
                 best = snap
-        return best
+        after = best.revision if best is not None else 0
+        return best, await self.events(twin, after_revision=after, until_revision=revision)
 
     async def revision_at(self, twin: str, moment: datetime) -> int:
         revision = 0

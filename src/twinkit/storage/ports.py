@@ -92,8 +92,11 @@ class Store(Protocol):
 
     async def last_seq(self) -> int: ...
 
-    async def snapshot(self, twin: str, revision: int) -> TwinState | None:
-        """The latest stored snapshot at or before ``revision``."""
+    async def replay_material(
+        self, twin: str, revision: int
+    ) -> tuple[TwinState | None, list[Event]]:
+        """The latest snapshot at or before ``revision`` and the events from it up to
+        ``revision`` (fewer if the journal is shorter): what an as-of read folds."""
 
     async def revision_at(self, twin: str, moment: datetime) -> int:
         """The revision the twin had at ``moment`` (0 if it did not exist yet)."""

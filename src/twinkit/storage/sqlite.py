@@ -315,14 +315,23 @@ class SQLiteStore:
             lambda c: int(c.execute("SELECT max(seq) FROM events").fetchone()[0] or 0)
         )
 
-    async def snapshot(self, twin: str, revision: int) -> TwinState | None:
-        def find(conn: sqlite3.Connection) -> TwinState | None:
+    async def replay_material(
+        self, twin: str, revision: int
+    ) -> tuple[TwinState | None, list[Event]]:
+        def find(conn: sqlite3.Connection) -> tuple[TwinState | None, list[Event]]:
             row = conn.execute(
                 "SELECT body FROM snapshots WHERE twin=? AND revision<=?"
                 " ORDER BY revision DESC LIMIT 1",
                 (twin, revision),
             ).fetchone()
-            return None if row is None else _snapshot_state(row[0])
+            snapshot = None if row is None else _snapshot_state(row[0])
+            after = snapshot.revision if snapshot is not None else 0
+            rows = conn.execute(
+                "SELECT body FROM events WHERE twin=? AND revision>? AND revision<=?"
+                " ORDER BY revision",
+                (twin, after, revision),
+            )
+            return snapshot, [_event(r[0]) for r in rows]
 
         return await self._read(find)
 
