@@ -296,3 +296,36 @@ async def test_models_cannot_be_deleted_while_twins_use_them(tk: Platform) -> No
     await tk.twins.delete("p1")
     await tk.models.delete(PUMP_ID)
     assert PUMP_ID not in tk.registry
+
+
+async def test_alerts_have_a_lifecycle_on_the_twin_and_in_the_journal(tk: Platform) -> None:
+    await make_pump(tk)
+    alert = {
+        "id": "hot",
+        "name": "Too hot",
+        "severity": "major",
+        "source": "rule:hot",
+        "cause": {"temperature": 99.0},
+    }
+    await tk.twins.record("p1", EventKind.ALERT_RAISED, {"alert": alert})
+    doc = (await tk.twins.get("p1")).document()
+    assert doc["alerts"]["hot"]["state"] == "raised"
+    await tk.twins.record(
+        "p1", EventKind.ALERT_ACKNOWLEDGED, {"id": "hot"}, context=Context(actor="bob")
+    )
+    assert (await tk.twins.get("p1")).alerts["hot"]["acknowledged_by"] == "bob"
+    await tk.twins.record("p1", EventKind.ALERT_CLEARED, {"id": "hot"})
+    assert (await tk.twins.get("p1")).alerts == {}
+    assert (await tk.journal.as_of("p1", revision=2)).alerts["hot"]["severity"] == "major"
+
+
+async def test_analytics_results_land_on_the_twin_and_in_history(tk: Platform) -> None:
+    await make_pump(tk)
+    await tk.twins.record(
+        "p1",
+        EventKind.ANALYTICS_UPDATED,
+        {"values": {"anomaly_score": 0.93, "contributions": {"vibration": 1.0}}},
+    )
+    state = await tk.twins.get("p1")
+    assert state.document()["analytics"]["anomaly_score"] == 0.93
+    assert [v for _, v in await tk.history.read("p1", "anomaly_score")] == [0.93]

@@ -32,6 +32,9 @@ def points_of(event: Event) -> Iterator[Point]:
     if event.kind is EventKind.TELEMETRY_RECEIVED:
         for name, value in event.data["values"].items():
             yield event.twin, f"telemetry/{name}", moment, value
+    elif event.kind is EventKind.ANALYTICS_UPDATED:
+        for name, value in event.data["values"].items():
+            yield event.twin, f"analytics/{name}", moment, value
     elif event.kind in _SECTIONS:
         section = _SECTIONS[event.kind]
         for name, value in event.data.get("set", {}).items():

@@ -35,6 +35,9 @@ class Retention:
         return path == self.path or (self.path.endswith("/") and path.startswith(self.path))
 
 
+_SECTIONS = ("telemetry", "reported", "desired", "analytics")
+
+
 class History:
     def __init__(self, store: Store, committer: GroupCommitter, clock: Clock) -> None:
         self._store = store
@@ -132,10 +135,10 @@ class History:
         known = await self.paths(twin)
         if path in known:
             return path
-        for section in ("telemetry", "reported", "desired"):
+        for section in _SECTIONS:
             if f"{section}/{path}" in known:
                 return f"{section}/{path}"
-        if "/" in path and path.split("/", 1)[0] in ("telemetry", "reported", "desired"):
+        if "/" in path and path.split("/", 1)[0] in _SECTIONS:
             return path
         raise NotFound(f"twin {twin!r} has no history for {path!r}", "/path")
 

@@ -32,6 +32,8 @@ class TwinState:
     relationships: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: str | None = None
     updated_at: str | None = None
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    analytics: Section = field(default_factory=dict)
 
     @property
     def etag(self) -> str:
@@ -49,6 +51,8 @@ class TwinState:
             "delta": delta(self.desired, self.reported),
             "telemetry": self.telemetry,
             "metadata": self.metadata,
+            "alerts": self.alerts,
+            "analytics": self.analytics,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -69,6 +73,8 @@ class TwinState:
             relationships={r["id"]: r for r in relationships},
             created_at=doc.get("created_at"),
             updated_at=doc.get("updated_at"),
+            alerts=doc.get("alerts", {}),
+            analytics=doc.get("analytics", {}),
         )
 
 
@@ -202,6 +208,43 @@ def _relationship_removed(state: TwinState, event: Event, now: str) -> TwinState
     return replace(state, revision=event.revision, updated_at=now, relationships=rels)
 
 
+def _alert_raised(state: TwinState, event: Event, now: str) -> TwinState:
+    alert = {**event.data["alert"], "state": "raised", "raised_at": now}
+    alerts = {**state.alerts, alert["id"]: alert}
+    return replace(state, revision=event.revision, updated_at=now, alerts=alerts)
+
+
+def _alert_acknowledged(state: TwinState, event: Event, now: str) -> TwinState:
+    alerts = dict(state.alerts)
+    current = alerts.get(event.data["id"])
+    if current is not None:
+        alerts[event.data["id"]] = {
+            **current,
+            "state": "acknowledged",
+            "acknowledged_at": now,
+            "acknowledged_by": event.context.actor,
+        }
+    return replace(state, revision=event.revision, updated_at=now, alerts=alerts)
+
+
+def _alert_cleared(state: TwinState, event: Event, now: str) -> TwinState:
+    alerts = dict(state.alerts)
+    alerts.pop(event.data["id"], None)
+    return replace(state, revision=event.revision, updated_at=now, alerts=alerts)
+
+
+def _analytics(state: TwinState, event: Event, now: str) -> TwinState:
+    values = {**state.analytics, **event.data["values"]}
+    meta: Meta = dict(state.metadata.get("analytics", ()))
+    stamp = {"changed_at": now, "updated_at": now, "at": event.data.get("at")}
+    for key in event.data["values"]:
+        meta[key] = stamp
+    metadata = {**state.metadata, "analytics": meta}
+    return replace(
+        state, revision=event.revision, updated_at=now, analytics=values, metadata=metadata
+    )
+
+
 def _meta(changed: str | None, updated: str, source: str | None) -> dict[str, str | None]:
     return {"changed_at": changed, "updated_at": updated, "at": source}
 
@@ -216,4 +259,8 @@ _FOLDS: dict[EventKind, Callable[[TwinState, Event, str], TwinState]] = {
     EventKind.RELATIONSHIP_ADDED: _relationship_set,
     EventKind.RELATIONSHIP_REPLACED: _relationship_set,
     EventKind.RELATIONSHIP_REMOVED: _relationship_removed,
+    EventKind.ALERT_RAISED: _alert_raised,
+    EventKind.ALERT_ACKNOWLEDGED: _alert_acknowledged,
+    EventKind.ALERT_CLEARED: _alert_cleared,
+    EventKind.ANALYTICS_UPDATED: _analytics,
 }
