@@ -12,14 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from twinkit.dtdl.context import (
-    DTDL_CONTEXT,
-    SUPPORTED_VERSIONS,
     Context,
-    Language,
-    extension_name,
-    is_context_specifier,
-    language,
 )
+from twinkit.dtdl.context_reading import ContextReader
 from twinkit.dtdl.elements import (
     DTMI,
     DTMI_UNVERSIONED,
@@ -28,9 +23,8 @@ from twinkit.dtdl.elements import (
     instance_class,
     is_subclass,
 )
-from twinkit.dtdl.errors import PREFIX, ParsingError
-from twinkit.dtdl.literals import LiteralChecker
-from twinkit.dtdl.metamodel_tables import LANGUAGES
+from twinkit.dtdl.type_resolution import TypeResolver, cotype_props, reserved_prefixes
+from twinkit.dtdl.walker_state import compiled, pointer_join
 from twinkit.model.errors import pointer
 
 MAX_NESTING = 64
@@ -39,42 +33,8 @@ _KEYWORDS = frozenset({"@id", "@type", "@context"})
 _NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?$")
 
 
-class Walker:
+class Walker(ContextReader, TypeResolver):
     """Turns the JSON of one batch into :class:`Element` objects plus errors."""
-
-    def __init__(self, allow_undefined: bool | None, max_version: int | None = None) -> None:
-        self.allow_undefined = allow_undefined
-        self.max_version = max_version
-        self.errors: list[ParsingError] = []
-        self.elements: list[Element] = []
-        self.references: list[Reference] = []
-        self.roots: list[Element] = []
-        self.literals = LiteralChecker(self._error)
-        self._document: int | str = 0
-        self._lang: Language = language(3, ())
-        self._site: tuple[str | None, str | None] = (None, None)
-        self._rejected: list[str] = []
-        self._nesting = 0
-        self._site_rule: dict[str, Any] = {}
-
-    # -- errors ---------------------------------------------------------------------------
-
-    def _error(
-        self,
-        name: str,
-        message: str,
-        path: str,
-        primary: str | None = None,
-        *,
-        secondary: str | None = None,
-        prop: str | None = None,
-        value: Any = None,
-    ) -> None:
-        self.errors.append(
-            ParsingError(
-                PREFIX + name, message, self._document, path, primary, secondary, prop, value
-            )
-        )
 
     # -- documents ------------------------------------------------------------------------
 
@@ -104,124 +64,6 @@ class Walker:
             self.roots.append(element)
 
     # -- @context -------------------------------------------------------------------------
-
-    def _context(self, raw: Any, outer: Context | None, path: str) -> Context | None:
-        items = raw if isinstance(raw, list) else [raw]
-        if outer is None and not items:
-            self._error("emptyContext", "@context must name the DTDL context", path)
-            return None
-        version = outer.version if outer else None
-        extensions: list[str] = list(outer.language.names[1:]) if outer else []
-        undefined = outer.undefined_extension if outer else False
-        for index, item in enumerate(items):
-            where = pointer_join(path, index) if isinstance(raw, list) else path
-            if isinstance(item, dict):
-                self._error(
-                    "disallowedLocalContext", "local term definitions are not allowed", where
-                )
-                return None
-            if not isinstance(item, str):
-                self._error("invalidContext", "a context specifier must be a string", where)
-                return None
-            match = DTDL_CONTEXT.match(item)
-            if match:
-                found = int(match.group(1))
-                if match.group(2) is not None and found < 4:
-                    self._error(
-                        "invalidContextSpecifierForVersion",
-                        f"DTDL v{found} contexts have no minor version",
-                        where,
-                        value=item,
-                    )
-                    return None
-                if self.max_version is not None and found > self.max_version:
-                    self._error(
-                        "disallowedContextVersion",
-                        f"DTDL v{found} is above the allowed v{self.max_version}",
-                        where,
-                        value=item,
-                    )
-                    return None
-                if found not in SUPPORTED_VERSIONS:
-                    self._error(
-                        "unrecognizedContextVersion", f"unknown DTDL version {found}", where
-                    )
-                    return None
-                seen_here = any(DTDL_CONTEXT.match(str(x)) for x in items[:index])
-                if (extensions and outer is None and found >= 3 and version is None) or (
-                    seen_here and len(extensions) > (len(outer.language.names) - 1 if outer else 0)
-                ):
-                    self._error(
-                        "dtdlContextFollowsAffiliate",
-                        "the DTDL context must come before extension contexts",
-                        where,
-                    )
-                    return None
-                if outer is not None and found > outer.version:
-                    self._error(
-                        "inconsistentContext",
-                        "a nested element cannot raise the DTDL version",
-                        where,
-                    )
-                    return None
-                version = found
-                continue
-            if item.startswith("dtmi:dtdl:context"):
-                self._error("missingContextVersion", f"{item!r} has no version", where)
-                return None
-            if not item.startswith("dtmi:"):
-                self._error(
-                    "nonDtmiContextSpecifier", f"context {item!r} is not a DTMI", where, value=item
-                )
-                return None
-            if not is_context_specifier(item):
-                self._error("invalidContextSpecifier", f"{item!r} is not valid", where, value=item)
-                return None
-            if "." in item.rsplit(";", 1)[-1] and (version or 2) < 3:
-                self._error(
-                    "invalidContextSpecifierForVersion",
-                    f"DTDL v{version or 2} context specifiers have no minor version",
-                    where,
-                    value=item,
-                )
-                return None
-            name = extension_name(item)
-            if version is None and name != "iotcentral":
-                self._error("missingDtdlContext", "the first context must be DTDL's", where)
-                return None
-            if version is None and name == "iotcentral":
-                extensions.append(name)
-            elif (
-                name is not None and version is not None and (name != "iotcentral" or version == 2)
-            ):
-                if name not in extensions:
-                    extensions.append(name)
-            elif ";" not in item:
-                self._error(
-                    "invalidContextSpecifierForVersion", f"context {item!r} has no version", where
-                )
-                return None
-            elif self._allow_undefined(version or 2):
-                undefined = True
-            else:
-                self._error("unresolvableContextSpecifier", f"context {item!r} is not known", where)
-                return None
-        if version is None:
-            self._error("missingDtdlContext", "the DTDL context is missing", path)
-            return None
-        allowed = tuple(e for e in extensions if e != "iotcentral" or version == 2)
-        return Context(language(version, allowed), undefined)
-
-    @staticmethod
-    def _id_pattern(lang: Language) -> re.Pattern[str]:
-        return _compiled(str(lang.glob.get("idPattern") or DTMI.pattern))
-
-    def _allow_undefined(self, version: int) -> bool:
-        if self.allow_undefined is not None:
-            return self.allow_undefined
-        return bool(language(version, ()).glob.get("allowUndefinedExtensionsByDefault"))
-
-    # -- elements -------------------------------------------------------------------------
 
     def _element(self, obj: dict[str, Any], path: str, *args: Any, **kwargs: Any) -> Element | None:
         """Walk one element; nesting beyond MAX_NESTING is refused, so hostile input
@@ -279,7 +121,7 @@ class Walker:
         self.elements.append(element)
         constraints = self._constraints(lang, material, cotypes)
         orphans = (
-            {t for c in rejected if c != "?" for t in _cotype_props(lang, c)} - set(constraints)
+            {t for c in rejected if c != "?" for t in cotype_props(lang, c)} - set(constraints)
             if rejected
             else set()
         )
@@ -367,245 +209,10 @@ class Walker:
         if not self._id_pattern(self._lang).match(raw):
             self._error("invalidId", f"{raw!r} is not a valid DTMI", where, value=raw)
             return None, False
-        if any(raw.startswith(p) for p in _reserved(self._lang)):
+        if any(raw.startswith(p) for p in reserved_prefixes(self._lang)):
             self._error("reservedId", f"{raw!r} uses a reserved prefix", where, value=raw)
             return None, False
         return raw, True
-
-    def _types(
-        self,
-        obj: dict[str, Any],
-        path: str,
-        ctx: Context,
-        identifier: str,
-        allowed: list[str] | None,
-        inferable: str | None,
-        top: bool = False,
-    ) -> tuple[str | None, list[str], list[str]]:
-        lang = ctx.language
-        raw = obj.get("@type")
-        where = pointer_join(path, "@type")
-        if "@type" not in obj:
-            if inferable is not None:
-                self._rejected = []
-                return inferable, [], []
-            parent_id, prop = self._site
-            if top:
-                self._error(
-                    "typeNotRootable",
-                    "a top-level element must be an Interface",
-                    path,
-                    value=identifier,
-                )
-            self._error(
-                "badType",
-                "element needs an @type",
-                path,
-                parent_id,
-                secondary=identifier,
-                prop=prop,
-            )
-            return None, [], []
-        found = raw if isinstance(raw, list) else [raw]
-        if not found or not all(isinstance(t, str) for t in found):
-            self._error("badType", "@type must be a string or array of strings", where, identifier)
-            return None, [], []
-        items: list[str] = [str(t) for t in found]
-        material: list[str] = []
-        cotypes: list[str] = []
-        undefined: list[str] = []
-        ok = True
-        for item in items:
-            iri = lang.terms.get(item, item if item.startswith("dtmi:") else None)
-            known = lang.iris.get(iri) if iri else None
-            if known is not None and known[0] == "class":
-                cls = iri.split(";")[0].rsplit(":", 1)[-1] if iri else item
-                entry = lang.classes.get(cls)
-                if entry is None:
-                    if cls not in cotypes:
-                        cotypes.append(cls)  # a standard semantic type (v2) or unit class
-                elif entry.get("material"):
-                    if cls not in material:
-                        material.append(cls)
-                elif cls not in cotypes:
-                    cotypes.append(cls)
-            elif known is not None and ctx.undefined_extension:
-                undefined.append(item)
-            elif known is not None:
-                self._error(
-                    "typeIrrelevantDtmiOrTerm",
-                    f"{item!r} is not a type",
-                    where,
-                    identifier,
-                    value=item,
-                )
-                ok = False
-            elif item.startswith("dtmi:"):
-                if not DTMI.match(item):
-                    self._error(
-                        "typeInvalidDtmi",
-                        f"{item!r} is not a valid DTMI",
-                        where,
-                        identifier,
-                        value=item,
-                    )
-                    ok = False
-                elif self._allow_undefined(ctx.version) or ctx.undefined_extension:
-                    undefined.append(item)
-                else:
-                    self._error(
-                        "typeIrrelevantDtmiOrTerm",
-                        f"type {item!r} is not defined",
-                        where,
-                        identifier,
-                        value=item,
-                    )
-                    ok = False
-            elif ":" in item or "/" in item:
-                if ctx.version == 2:
-                    undefined.append(item)
-                else:
-                    self._error(
-                        "typeNotDtmiNorTerm",
-                        f"{item!r} is neither a DTMI nor a term",
-                        where,
-                        identifier,
-                        value=item,
-                    )
-                    ok = False
-            elif ctx.undefined_extension or ctx.version == 2:
-                undefined.append(item)
-            else:
-                self._error(
-                    "typeUndefinedTerm",
-                    f"type {item!r} is not defined",
-                    where,
-                    identifier,
-                    value=item,
-                )
-                ok = False
-        parent_id, prop = self._site
-        if len(material) != 1:
-            if len(material) > 1:
-                self._error(
-                    "multipleMaterialTypes", f"conflicting types {material}", where, identifier
-                )
-            elif top:
-                self._error(
-                    "typeNotRootable",
-                    "a top-level element must be an Interface",
-                    where,
-                    value=identifier,
-                )
-                self._error("badType", "no DTDL class among the types", where, secondary=identifier)
-            else:
-                self._error(
-                    "badType",
-                    "no DTDL class among the types",
-                    where,
-                    parent_id,
-                    secondary=identifier,
-                    prop=prop,
-                )
-            return None, [], []
-        cls = material[0]
-        entry = lang.classes[cls]
-        if top and not entry.get("partition"):
-            self._error(
-                "typeNotRootable", f"a {cls} cannot be a top-level element", where, value=identifier
-            )
-            return None, [], []
-        if (
-            entry.get("abstract")
-            or is_subclass(lang, cls, "PrimitiveSchema")
-            or (allowed is not None and not any(is_subclass(lang, cls, a) for a in allowed))
-        ):
-            self._error(
-                "badType",
-                f"a {cls} is not allowed here",
-                where,
-                parent_id,
-                secondary=identifier,
-                prop=prop,
-                value=cls,
-            )
-            return None, [], []
-        valid: list[str] = []
-        self._rejected = [] if ok else ["?"]
-        for cotype in cotypes:
-            if self._check_cotype(lang, cls, cotype, cotypes, where, identifier):
-                valid.append(cotype)
-            else:
-                self._rejected.append(cotype)
-        return cls, valid, undefined
-
-    def _check_cotype(
-        self, lang: Any, cls: str, cotype: str, cotypes: list[str], where: str, identifier: str
-    ) -> bool:
-        entry = lang.classes.get(cotype)
-        applies = _applies_to(lang, cotype)
-        newer = lang.version == 2 and entry is not None and entry.get("version") == 3
-        if newer and applies and any(is_subclass(lang, cls, a) for a in applies):
-            self._error(
-                "invalidCotypeVersion",
-                f"{cotype} needs DTDL v3",
-                where,
-                identifier,
-                value=cotype,
-            )
-            return False
-        if applies is None or not any(is_subclass(lang, cls, a) for a in applies):
-            self._error(
-                "invalidCotype",
-                f"{cotype} cannot be applied to a {cls}",
-                where,
-                identifier,
-                value=cotype,
-            )
-            return False
-        for required in (entry or {}).get("requiresCotype", []):
-            if required not in cotypes:
-                self._error(
-                    "missingCocotype",
-                    f"{cotype} also needs {required}",
-                    where,
-                    identifier,
-                    value=required,
-                )
-        for excluded in (entry or {}).get("excludesCotype", []):
-            if excluded in cotypes:
-                self._error(
-                    "disallowedCocotype",
-                    f"{cotype} excludes {excluded}",
-                    where,
-                    identifier,
-                    value=excluded,
-                )
-        return True
-
-    def _constraints(self, lang: Any, cls: str, cotypes: list[str]) -> dict[str, dict[str, Any]]:
-        key = (id(lang), cls, tuple(cotypes))
-        cached = _CONSTRAINTS.get(key)
-        if cached is None:
-            cached = _CONSTRAINTS[key] = self._merge_constraints(lang, cls, cotypes)
-        return cached
-
-    def _merge_constraints(
-        self, lang: Any, cls: str, cotypes: list[str]
-    ) -> dict[str, dict[str, Any]]:
-        merged: dict[str, dict[str, Any]] = {}
-        chain: list[str] = []
-        current: str | None = cls
-        while current is not None and len(chain) < 32:
-            chain.append(current)
-            current = lang.classes.get(current, {}).get("super")
-        for name in reversed(chain):
-            for term, rule in lang.classes[name]["props"].items():
-                merged[term] = {**merged.get(term, {}), **rule}
-        for cotype in cotypes:
-            for term, rule in _cotype_props(lang, cotype).items():
-                merged[term] = {**merged.get(term, {}), **rule, "cotype": cotype}
-        return merged
 
     def _property_term(
         self,
@@ -851,7 +458,7 @@ class Walker:
             )
             return None
         pattern = rule.get("pattern")
-        good = _compiled(pattern).match(item) if pattern else self._id_pattern(lang).match(item)
+        good = compiled(pattern).match(item) if pattern else self._id_pattern(lang).match(item)
         if item.startswith("dtmi:") and good:
             if allowed_in is not None:
                 self._error(
@@ -912,27 +519,6 @@ class Walker:
 Visitor = Callable[[Element], None]
 
 
-_PATTERN_CACHE: dict[str, re.Pattern[str]] = {}
-_CONSTRAINTS: dict[tuple[int, str, tuple[str, ...]], dict[str, dict[str, Any]]] = {}
-"""Merged property rules per (language, class, cotypes); languages are cached for the
-process lifetime, so their ids are stable keys."""
-
-
-def _compiled(text: str) -> re.Pattern[str]:
-    found = _PATTERN_CACHE.get(text)
-    if found is None:
-        found = _PATTERN_CACHE[text] = re.compile(text)
-    return found
-
-
-def pointer_join(path: str, part: str | int) -> str:
-    """Append one RFC 6901 segment (the common case needs no escaping)."""
-    text = str(part)
-    if "~" in text or "/" in text:
-        return path + pointer(text)
-    return f"{path}/{text}"
-
-
 def _segment_of(item: dict[str, Any]) -> str | None:
     name = item.get("name")
     return name if isinstance(name, str) and _NAME.match(name) else None
@@ -942,45 +528,3 @@ def _synthetic_id(parent: Element | None, prop: str | None, segment: str | None)
     base, _, version = (parent.id if parent else "dtmi:anonymous;1").partition(";")
     tail = f":_{prop}" + (f":__{segment}" if segment else "")
     return f"{base}{tail};{version or '1'}"
-
-
-def _reserved(lang: Language) -> tuple[str, ...]:
-    prefixes: list[str] = ["dtmi:dtdl:", "dtmi:standard:"]
-    for name in lang.names:
-        prefixes.extend(LANGUAGES[name]["global"].get("reservedPrefix", []))
-    return tuple(prefixes)
-
-
-def _applies_to(lang: Any, cotype: str) -> list[str] | None:
-    entry = lang.classes.get(cotype)
-    current: str | None = cotype
-    seen = 0
-    while entry is not None and seen < 16:
-        if "appliesTo" in entry:
-            return list(entry["appliesTo"])
-        current = entry.get("super")
-        entry = lang.classes.get(current) if current else None
-        seen += 1
-    if entry is None and current == cotype and lang.version == 2:
-        return ["Property", "Telemetry"] if not cotype.endswith("Unit") else None
-    return None
-
-
-def _cotype_props(lang: Any, cotype: str) -> dict[str, dict[str, Any]]:
-    merged: dict[str, dict[str, Any]] = {}
-    chain: list[dict[str, Any]] = []
-    entry = lang.classes.get(cotype)
-    if entry is None and lang.version == 2:
-        return {
-            "unit": {"classes": ["Unit"], "kind": "node", "min": 1, "max": 1, "childOf": cotype}
-        }
-    while entry is not None and len(chain) < 16:
-        chain.append(entry)
-        parent = entry.get("super")
-        entry = lang.classes.get(parent) if parent else None
-    for found in reversed(chain):
-        for term, rule in found["props"].items():
-            if term == "schema":
-                continue  # semantic types narrow the schema; checked in semantics
-            merged[term] = {**merged.get(term, {}), **rule}
-    return merged

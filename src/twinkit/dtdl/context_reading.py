@@ -1,0 +1,126 @@
+"""Reading ``@context``: which DTDL version and extensions an element speaks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twinkit.dtdl.context import (
+    DTDL_CONTEXT,
+    SUPPORTED_VERSIONS,
+    Context,
+    extension_name,
+    is_context_specifier,
+    language,
+)
+from twinkit.dtdl.walker_state import WalkerState, pointer_join
+
+
+class ContextReader(WalkerState):
+    """Checks context specifiers; an error leaves the element unparsed."""
+
+    def _context(self, raw: Any, outer: Context | None, path: str) -> Context | None:
+        items = raw if isinstance(raw, list) else [raw]
+        if outer is None and not items:
+            self._error("emptyContext", "@context must name the DTDL context", path)
+            return None
+        version = outer.version if outer else None
+        extensions: list[str] = list(outer.language.names[1:]) if outer else []
+        undefined = outer.undefined_extension if outer else False
+        for index, item in enumerate(items):
+            where = pointer_join(path, index) if isinstance(raw, list) else path
+            if isinstance(item, dict):
+                self._error(
+                    "disallowedLocalContext", "local term definitions are not allowed", where
+                )
+                return None
+            if not isinstance(item, str):
+                self._error("invalidContext", "a context specifier must be a string", where)
+                return None
+            match = DTDL_CONTEXT.match(item)
+            if match:
+                found = int(match.group(1))
+                if match.group(2) is not None and found < 4:
+                    self._error(
+                        "invalidContextSpecifierForVersion",
+                        f"DTDL v{found} contexts have no minor version",
+                        where,
+                        value=item,
+                    )
+                    return None
+                if self.max_version is not None and found > self.max_version:
+                    self._error(
+                        "disallowedContextVersion",
+                        f"DTDL v{found} is above the allowed v{self.max_version}",
+                        where,
+                        value=item,
+                    )
+                    return None
+                if found not in SUPPORTED_VERSIONS:
+                    self._error(
+                        "unrecognizedContextVersion", f"unknown DTDL version {found}", where
+                    )
+                    return None
+                seen_here = any(DTDL_CONTEXT.match(str(x)) for x in items[:index])
+                if (extensions and outer is None and found >= 3 and version is None) or (
+                    seen_here and len(extensions) > (len(outer.language.names) - 1 if outer else 0)
+                ):
+                    self._error(
+                        "dtdlContextFollowsAffiliate",
+                        "the DTDL context must come before extension contexts",
+                        where,
+                    )
+                    return None
+                if outer is not None and found > outer.version:
+                    self._error(
+                        "inconsistentContext",
+                        "a nested element cannot raise the DTDL version",
+                        where,
+                    )
+                    return None
+                version = found
+                continue
+            if item.startswith("dtmi:dtdl:context"):
+                self._error("missingContextVersion", f"{item!r} has no version", where)
+                return None
+            if not item.startswith("dtmi:"):
+                self._error(
+                    "nonDtmiContextSpecifier", f"context {item!r} is not a DTMI", where, value=item
+                )
+                return None
+            if not is_context_specifier(item):
+                self._error("invalidContextSpecifier", f"{item!r} is not valid", where, value=item)
+                return None
+            if "." in item.rsplit(";", 1)[-1] and (version or 2) < 3:
+                self._error(
+                    "invalidContextSpecifierForVersion",
+                    f"DTDL v{version or 2} context specifiers have no minor version",
+                    where,
+                    value=item,
+                )
+                return None
+            name = extension_name(item)
+            if version is None and name != "iotcentral":
+                self._error("missingDtdlContext", "the first context must be DTDL's", where)
+                return None
+            if version is None and name == "iotcentral":
+                extensions.append(name)
+            elif (
+                name is not None and version is not None and (name != "iotcentral" or version == 2)
+            ):
+                if name not in extensions:
+                    extensions.append(name)
+            elif ";" not in item:
+                self._error(
+                    "invalidContextSpecifierForVersion", f"context {item!r} has no version", where
+                )
+                return None
+            elif self._allow_undefined(version or 2):
+                undefined = True
+            else:
+                self._error("unresolvableContextSpecifier", f"context {item!r} is not known", where)
+                return None
+        if version is None:
+            self._error("missingDtdlContext", "the DTDL context is missing", path)
+            return None
+        allowed = tuple(e for e in extensions if e != "iotcentral" or version == 2)
+        return Context(language(version, allowed), undefined)
