@@ -118,3 +118,151 @@ def test_command_form_validates_then_shows_the_device_answer(
         events = api.get("/api/v1/twins/north-pump-3/events").json()
     kinds = [e["kind"] for e in (events["items"] if isinstance(events, dict) else events)]
     assert "CommandSent" in kinds
+
+
+def test_fleet_search_model_filter_and_query_box(demo_server: RunningServer, page: Any) -> None:
+    page.goto(demo_server.url + "/")
+    table = page.get_by_test_id("fleet-table")
+    page.get_by_label("Search twin ids").fill("south-tank")
+    expect(table.locator("tbody tr")).to_have_count(4)
+    expect(page).to_have_url(re.compile(r"q=south-tank"))
+    page.get_by_label("Search twin ids").fill("")
+    page.get_by_label("Filter by model").select_option("dtmi:twinkit:demo:Room;1")
+    expect(table.locator("tbody tr")).to_have_count(16)
+    expect(table).not_to_contain_text("pump")
+    page.get_by_label("Search twin ids").fill("no-such-twin")
+    expect(page.get_by_text("No twin matches")).to_be_visible()
+
+    page.goto(demo_server.url + "/")
+    page.get_by_text("Query the twin graph").click()
+    page.get_by_label("Query").fill(
+        "SELECT * FROM DIGITALTWINS T WHERE IS_OF_MODEL(T, 'dtmi:twinkit:demo:Tank;1')"
+    )
+    page.get_by_role("button", name="Run query").click()
+    result = page.get_by_test_id("query-result")
+    expect(result).to_contain_text("8 rows")
+    expect(result).to_contain_text("north-tank-1")
+    screenshot(page, "fleet-query")
+    page.get_by_role("button", name="Show as graph").click()
+    expect(page.get_by_test_id("graph").locator("[data-node]")).to_have_count(8)
+
+
+def test_query_syntax_error_is_shown(demo_server: RunningServer, page: Any) -> None:
+    page.goto(demo_server.url + "/")
+    page.get_by_text("Query the twin graph").click()
+    page.get_by_label("Query").fill("SELECT FROM WHERE")
+    page.get_by_role("button", name="Run query").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+
+
+def test_graph_around_a_site_is_clickable(demo_server: RunningServer, page: Any) -> None:
+    page.goto(demo_server.url + "/graph?twin=site-north&depth=2")
+    graph = page.get_by_test_id("graph")
+    expect(graph.locator('[data-node="site-north"]')).to_be_visible()
+    expect(graph.locator('[data-node="north-pump-1"]')).to_be_visible()
+    expect(graph.locator('[data-node="north-tank-4"]')).to_be_visible()
+    expect(graph.locator('[data-node="south-pump-1"]')).to_have_count(0)
+    expect(graph).to_contain_text("feeds")
+    screenshot(page, "graph")
+    graph.locator('[data-node="north-pump-2"]').click()
+    selection = page.get_by_test_id("graph-selection")
+    expect(selection).to_contain_text("north-pump-2")
+    expect(selection).to_contain_text("feeds")
+    selection.get_by_role("link", name="Open twin").click()
+    expect(page.get_by_test_id("twin-id")).to_have_text("north-pump-2")
+
+
+def test_models_are_cards_and_upload_errors_point_at_the_line(
+    demo_server: RunningServer, page: Any
+) -> None:
+    page.goto(demo_server.url + "/models")
+    pump = page.locator(".model-card", has_text="dtmi:twinkit:demo:Pump;1")
+    expect(pump).to_contain_text("pressure")
+    expect(pump).to_contain_text("bar")
+    expect(pump).to_contain_text("writable")
+    expect(pump).to_contain_text("flush")
+    expect(pump).to_contain_text(re.compile(r"1[23] twins"))
+    screenshot(page, "models")
+    page.get_by_role("button", name="Upload models").click()
+    broken = (
+        '{\n  "@context": "dtmi:dtdl:context;3",\n  "@id": "dtmi:e2e:Broken;1",\n'
+        '  "@type": "Interface",\n  "contents": [\n'
+        '    { "@type": "Telemetry", "name": "t", "schema": "nonsense" }\n  ]\n}'
+    )
+    page.get_by_label("DTDL JSON").fill(broken)
+    page.get_by_role("button", name="Validate and upload").click()
+    error = page.get_by_test_id("upload-error")
+    expect(error).to_contain_text("/contents/0")
+    expect(error).to_contain_text("line 6")
+    screenshot(page, "models-upload-error", full_page=False)
+    page.get_by_label("DTDL JSON").fill(broken.replace('"nonsense"', '"double"'))
+    page.get_by_role("button", name="Validate and upload").click()
+    expect(page.locator(".model-card", has_text="dtmi:e2e:Broken;1")).to_be_visible()
+
+
+def test_alerts_appear_live(demo_server: RunningServer, page: Any) -> None:
+    from twinkit.model.events import EventKind
+
+    page.goto(demo_server.url + "/alerts")
+    expect(page.get_by_text("No open alerts")).to_be_visible()
+    demo_server.call(
+        demo_server.platform.twins.record(
+            "south-pump-4",
+            EventKind.ALERT_RAISED,
+            {"id": "vibration-high", "severity": "critical", "message": "Vibration above 7 mm/s"},
+        )
+    )
+    table = page.get_by_test_id("alerts-table")
+    expect(table).to_contain_text("Vibration above 7 mm/s", timeout=2000)
+    expect(table).to_contain_text("south-pump-4")
+    expect(table).to_contain_text("critical")
+    screenshot(page, "alerts")
+    page.goto(demo_server.url + "/?q=south-pump-4")
+    expect(page.locator('tr[data-twin="south-pump-4"]')).to_contain_text("1 open")
+    page.goto(demo_server.url + "/twins/south-pump-4")
+    expect(page.get_by_test_id("twin-alerts")).to_contain_text("Vibration above 7 mm/s")
+    demo_server.call(
+        demo_server.platform.twins.record(
+            "south-pump-4", EventKind.ALERT_CLEARED, {"id": "vibration-high"}
+        )
+    )
+    expect(page.get_by_test_id("twin-alerts")).to_have_count(0, timeout=2000)
+
+
+def test_events_stream_live_with_filters(demo_server: RunningServer, page: Any) -> None:
+    page.goto(demo_server.url + "/events?twin=north-room-2")
+    events = page.get_by_test_id("event-list")
+    expect(events).to_contain_text("north-room-2", timeout=5000)
+    expect(events).not_to_contain_text("south-")
+    page.get_by_role("button", name="DesiredChanged").click()
+    with demo_server.api() as api:
+        api.patch("/api/v1/twins/north-room-2/desired", json={"setpoint": 22.5})
+    expect(events).to_contain_text("setpoint = 22.5", timeout=2000)
+    expect(events).not_to_contain_text("TelemetryReceived")
+    screenshot(page, "events")
+
+
+def test_unknown_twin_and_unknown_page_say_what_to_do(
+    demo_server: RunningServer, page: Any
+) -> None:
+    page.goto(demo_server.url + "/twins/does-not-exist")
+    expect(page.get_by_role("alert")).to_contain_text("does-not-exist")
+    expect(page.get_by_role("alert")).to_contain_text("go back to the fleet")
+    page.goto(demo_server.url + "/nowhere")
+    expect(page.get_by_text("There is no page here")).to_be_visible()
+
+
+def test_pages_fit_a_phone_width(demo_server: RunningServer, phone: Any) -> None:
+    for name, path in [
+        ("fleet", "/"),
+        ("twin", "/twins/north-pump-1"),
+        ("graph", "/graph?twin=north-tank-1"),
+        ("models", "/models"),
+        ("alerts", "/alerts?state=all"),
+        ("events", "/events"),
+    ]:
+        phone.goto(demo_server.url + path)
+        phone.wait_for_timeout(1200)  # the feed keeps the network busy: no "networkidle"
+        overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name} is wider than the phone by {overflow}px"
+        screenshot(phone, f"phone-{name}", full_page=False)
