@@ -75,9 +75,10 @@ def create_app(
     app.state.feed_max_pending = feed_max_pending
     app.state.feed_keepalive = feed_keepalive
     install_error_handlers(app, metrics)
-    for module in (models, twins, relationships, telemetry, history, command_routes, query_routes):
+    # Routes are matched in order: the hot ingest paths go first.
+    routers = (telemetry, twins, relationships, history, models, command_routes, query_routes)
+    for module in (*routers, feeds):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(feeds.router, prefix=API_PREFIX)
     app.include_router(ops.router)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit, max_body=max_body)

@@ -63,12 +63,30 @@ class ApiMetrics:
         self.feed_clients = Gauge(
             "twinkit_feed_clients", "Open change feeds, by transport", ["transport"], registry=r
         )
+        self._request_children: dict[tuple[str, str, int], Counter] = {}
+        self._latency_children: dict[tuple[str, str], Histogram] = {}
         self.feed_overflows = Counter(
             "twinkit_feed_overflows",
             "Change-feed consumers cut off for falling behind",
             ["transport"],
             registry=r,
         )
+
+    def observe_request(self, method: str, route: str, status: int, started: float) -> None:
+        """Count one request; time it unless it is a long-lived feed.
+
+        Labelled children are cached: ``labels()`` costs more than the increment itself.
+        """
+        key = (method, route, status)
+        counter = self._request_children.get(key)
+        if counter is None:
+            counter = self._request_children[key] = self.requests.labels(method, route, str(status))
+        counter.inc()
+        if route not in _STREAMING:
+            timer = self._latency_children.get((method, route))
+            if timer is None:
+                timer = self._latency_children[(method, route)] = self.latency.labels(method, route)
+            timer.observe(time.perf_counter() - started)
 
     def rejected(self, surface: str, reason: str) -> None:
         self.rejections.labels(surface, reason).inc()
@@ -125,8 +143,6 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, observed)
         finally:
-            template = route_template(scope)
-            method = scope.get("method", "")
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            if template not in _STREAMING:
-                self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
+            self.metrics.observe_request(
+                scope.get("method", ""), route_template(scope), status, started
+            )

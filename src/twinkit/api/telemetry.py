@@ -8,7 +8,6 @@ applied, 207 when some were refused, 400 when none was applied.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -80,11 +79,9 @@ async def post_telemetry_batch(request: Request) -> Response:
     raw = await read_json(request)
     if not isinstance(raw, list):
         raise ValidationFailed('a batch is an array of {"twin", "at"?, "values"}', "")
-    platform = platform_of(request)
-    context = context_of(request)
     errors: list[dict[str, Any]] = []
-    work: list[tuple[int, str, Any]] = []
-    writes = []
+    positions: list[int] = []  # batch index of each item handed to the engine
+    items: list[tuple[str, Any, datetime | None]] = []
     for index, item in enumerate(raw):
         try:
             values, at = parse_message(item, f"/{index}")
@@ -94,22 +91,20 @@ async def post_telemetry_batch(request: Request) -> Response:
         except TwinkitError as exc:
             errors.append(_item_error(index, exc.code, exc.message, exc.path))
             continue
-        work.append((index, twin, values))
-        writes.append(platform.twins.telemetry(twin, values, at=at, context=context))
-    outcomes = await asyncio.gather(*writes, return_exceptions=True)
+        positions.append(index)
+        items.append((twin, values, at))
+    outcomes = await platform_of(request).twins.telemetry_batch(items, context=context_of(request))
     revisions: dict[str, int] = {}
     applied = applied_values = 0
-    for (index, twin, values), outcome in zip(work, outcomes, strict=True):
+    for position, (index, (twin, values, _)) in enumerate(zip(positions, items, strict=True)):
+        outcome = outcomes[position]
         if isinstance(outcome, TwinState):
             revisions[twin] = max(revisions.get(twin, 0), outcome.revision)
             applied += 1
             applied_values += len(values)
-        elif isinstance(outcome, TwinkitError):
-            errors.append(
-                _item_error(index, outcome.code, outcome.message, _in_item(index, outcome.path))
-            )
-        elif isinstance(outcome, BaseException):
-            raise outcome
+        else:
+            path = _renumber(outcome.path, position, index)
+            errors.append(_item_error(index, outcome.code, outcome.message, path))
     metrics: ApiMetrics = request.app.state.metrics
     metrics.ingested("http", applied, applied_values)
     for error in errors:
@@ -125,9 +120,12 @@ async def post_telemetry_batch(request: Request) -> Response:
     return respond(body, 207)
 
 
-def _in_item(index: int, path: str) -> str:
-    """An engine error's pointer, moved under the batch item (the engine calls the twin /id)."""
-    return f"/{index}/twin" if path == "/id" else f"/{index}{path}"
+def _renumber(path: str, position: int, index: int) -> str:
+    """The engine numbers items by their place in what it was given; clients, in the batch."""
+    prefix = f"/{position}"
+    if path == prefix or path.startswith(prefix + "/"):
+        return f"/{index}{path[len(prefix) :]}"
+    return f"/{index}{path}"
 
 
 def _item_error(index: int, code: str, message: str, path: str) -> dict[str, Any]:

@@ -23,13 +23,12 @@ from twinkit.api.wire import (
 )
 from twinkit.model.errors import TwinkitError, ValidationFailed, pointer
 from twinkit.model.time import parse_time
+from twinkit.twins.state import TwinState
 
 router = APIRouter(tags=["twins"])
 
 # Fields of the twin document a client may send back unchanged: PUT ignores them.
-_READ_ONLY = frozenset(
-    {"id", "revision", "etag", "delta", "telemetry", "metadata", "created_at", "updated_at"}
-)
+_READ_ONLY = frozenset(TwinState("_").document()) - {"model", "reported", "desired"}
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
