@@ -461,6 +461,17 @@ def element_prop(element: Element) -> str | None:
 
 
 def _limits(element: Element, *, all_limits: bool = False) -> list[dict[str, Any]]:
+    key = (id(element.language), element.cls, all_limits)
+    cached = _LIMITS.get(key)
+    if cached is None:
+        cached = _LIMITS[key] = _collect_limits(element, all_limits)
+    return cached
+
+
+_LIMITS: dict[tuple[int, str, bool], list[dict[str, Any]]] = {}
+
+
+def _collect_limits(element: Element, all_limits: bool) -> list[dict[str, Any]]:
     lang = element.language
     found: list[dict[str, Any]] = []
     current: str | None = element.cls

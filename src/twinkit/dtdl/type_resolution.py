@@ -52,7 +52,7 @@ class TypeResolver(WalkerState):
             )
             return None, [], []
         found = raw if isinstance(raw, list) else [raw]
-        if not found or not all(isinstance(t, str) for t in found):
+        if not found or any(not isinstance(t, str) for t in found):
             self._error("badType", "@type must be a string or array of strings", where, identifier)
             return None, [], []
         items: list[str] = [str(t) for t in found]
