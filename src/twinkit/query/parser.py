@@ -347,7 +347,10 @@ def _keyword(name: str) -> str:
 def _syntax_error(text: str, exc: UnexpectedInput) -> QuerySyntaxError:
     line, column = exc.line or 1, exc.column or 1
     if isinstance(exc, UnexpectedToken):
-        found = "end of the query" if exc.token.type == "$END" else repr(str(exc.token))
+        found = repr(str(exc.token))
+        if exc.token.type == "$END":
+            found = "end of the query"
+            line, column = _end_position(text)
         expected = _expected(set(exc.expected))
         message = f"syntax error at line {line}, column {column}: unexpected {found}"
     elif isinstance(exc, UnexpectedCharacters):
@@ -368,7 +371,7 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> QuerySyntaxError:
 
 
 def _end_position(text: str) -> tuple[int, int]:
-    lines = text.split("\n")
+    lines = text.rstrip().split("\n")
     return len(lines), len(lines[-1]) + 1
 
 
