@@ -47,6 +47,7 @@ class SignalConfig:
     fast: int = 16  # horizon of the recent level and spread
     horizon: int = 2000  # horizon of the typical surprise
     forget: float = 0.9998  # per value: how fast a surprise record fades (half-life ~3500)
+    young: float = 0.3  # how fast records of a young baseline fade
     alarm: float = 0.9  # score that starts a quiet period
     quiet: int = 200  # values after an alarm during which weaker scores are damped
     slot_seconds: float = 1800.0  # width of one time-of-day slot
@@ -68,9 +69,9 @@ class SignalDetector:
     ...     _ = d.process_one({"temp": rng.gauss(20.0, 0.5)}, t)
     >>> t = start + timedelta(minutes=5 * 2000)
     >>> round(d.score_one({"temp": 20.4}, t), 3)
-    0.065
+    0.075
     >>> round(d.score_one({"temp": 24.0}, t), 3)
-    0.88
+    0.884
     >>> d.explain_one({"temp": 24.0}, t).top()
     [('temp', 1.0)]
     """
@@ -229,7 +230,8 @@ class SignalDetector:
         self.fast_var = fast_var
         if n > 2 * cfg.fast:  # surprises of the first values say nothing yet
             a = max(2.0 / (cfg.horizon + 1), 1.0 / (n - 2 * cfg.fast))
-            forget = cfg.forget
+            # young records come from immature baselines: let them fade faster
+            forget = min(cfg.forget, 1.0 - cfg.young / (n - 2 * cfg.fast))
             for i, c in enumerate((spike, shift, flat, season)):
                 m = typical[i] + a * (c - typical[i])
                 typical[i] = m
