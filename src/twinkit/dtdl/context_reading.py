@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from twinkit.dtdl.context import (
@@ -13,6 +14,8 @@ from twinkit.dtdl.context import (
     language,
 )
 from twinkit.dtdl.walker_state import WalkerState, pointer_join
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$")
 
 
 class ContextReader(WalkerState):
@@ -32,6 +35,7 @@ class ContextReader(WalkerState):
                 self._error(
                     "disallowedLocalContext", "local term definitions are not allowed", where
                 )
+                self._local_terms(item, where)
                 return None
             if not isinstance(item, str):
                 self._error("invalidContext", "a context specifier must be a string", where)
@@ -68,6 +72,21 @@ class ContextReader(WalkerState):
                         "dtdlContextFollowsAffiliate",
                         "the DTDL context must come before extension contexts",
                         where,
+                    )
+                    return None
+                if outer is not None and found > outer.version == 2:
+                    self._error(
+                        "disallowedVersionDefinition",
+                        f"a DTDL v{found} element cannot be defined inside DTDL v2",
+                        where,
+                        self._site[0],
+                        prop=self._site[1],
+                    )
+                    self._error(
+                        "unrecognizedContextVersion",
+                        f"DTDL v2 does not know {item}",
+                        where,
+                        value=item,
                     )
                     return None
                 if outer is not None and found > outer.version:
@@ -113,6 +132,17 @@ class ContextReader(WalkerState):
                 self._error(
                     "invalidContextSpecifierForVersion", f"context {item!r} has no version", where
                 )
+                self._error("missingContextVersion", f"context {item!r} has no version", where)
+                return None
+            elif item.startswith("dtmi:dtdl:extension:") and not self._allow_undefined(
+                version or 2
+            ):
+                self._error(
+                    "unresolvableContextVersion",
+                    f"no known version of extension {item!r}",
+                    where,
+                    value=item,
+                )
                 return None
             elif self._allow_undefined(version or 2):
                 undefined = True
@@ -124,3 +154,53 @@ class ContextReader(WalkerState):
             return None
         allowed = tuple(e for e in extensions if e != "iotcentral" or version == 2)
         return Context(language(version, allowed), undefined)
+
+    def _local_terms(self, definitions: dict[str, Any], where: str) -> None:
+        """Say what is wrong with each local term definition, as the reference parser does."""
+        reserved = set(language(3, ()).terms) | set(language(2, ()).terms)
+        for term, value in definitions.items():
+            if term.startswith("@"):
+                self._error("localTermInvalid", f"{term} is not a term", where, prop=term)
+                continue
+            if term in reserved:
+                self._error("localTermReserved", f"{term!r} is a DTDL term", where, prop=term)
+                continue
+            if isinstance(value, dict):
+                if "@id" not in value:
+                    self._error(
+                        "termDefinitionMissingIdProperty", f"{term!r} has no @id", where, prop=term
+                    )
+                    continue
+                value = value["@id"]
+                if not isinstance(value, str):
+                    self._error(
+                        "termDefinitionIdPropertyNotString",
+                        f"{term!r} @id is not a string",
+                        where,
+                        prop=term,
+                    )
+                    continue
+            if not isinstance(value, str):
+                self._error(
+                    "termDefinitionNotStringOrObject",
+                    f"{term!r} must map to a string or an object",
+                    where,
+                    prop=term,
+                )
+            elif value.startswith("dtmi:"):
+                if not is_context_specifier(value) and not value.endswith(":"):
+                    self._error(
+                        "localTermDefinitionInvalidDtmi",
+                        f"{value!r} is not a valid DTMI",
+                        where,
+                        prop=term,
+                        value=value,
+                    )
+            elif not _URI.match(value):
+                self._error(
+                    "localTermDefinitionInvalidUri",
+                    f"{value!r} is not a valid URI",
+                    where,
+                    prop=term,
+                    value=value,
+                )

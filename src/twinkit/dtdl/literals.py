@@ -49,6 +49,9 @@ class LiteralChecker:
                 element.id,
                 prop=term,
             )
+            self._error(
+                "noTypeThatAllows", f"no type allows {term!r}", where, element.id, prop=term
+            )
             return None
         if value is None:
             self._error(
@@ -319,14 +322,15 @@ class LiteralChecker:
                 )
                 return False
             if low is not None and value < int(low):
-                self._error(
-                    "valueBelowRange" if bounded else "valueBelowMin",
-                    f"{term!r} must be >= {low}",
-                    where,
-                    element.id,
-                    prop=term,
-                    value=value,
-                )
+                for name in ("valueBelowMin", "valueBelowRange"):
+                    self._error(
+                        name,
+                        f"{term!r} must be >= {low}",
+                        where,
+                        element.id,
+                        prop=term,
+                        value=value,
+                    )
                 return False
             if high is not None and value > int(high):
                 self._error(

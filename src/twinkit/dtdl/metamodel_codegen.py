@@ -122,6 +122,9 @@ def _class(node: dict[str, Any], version: int | None) -> dict[str, Any]:
     }
     if "sh:or" in node:
         entry["appliesTo"] = _classes_of(node)
+        entry["appliesToVersioned"] = all(
+            str(alt.get("sh:class", "")).startswith("dtmi:") for alt in node["sh:or"]
+        )
     if "sh:and" in node:
         entry["requiresCotype"] = [short(c["sh:class"]) for c in node["sh:and"]]
     if "sh:not" in node:

@@ -130,6 +130,16 @@ class TypeResolver(WalkerState):
                 )
                 ok = False
         parent_id, prop = self._site
+        if not material and ctx.version == 2:
+            for item in undefined:
+                if ":" not in item:
+                    self._error(
+                        "typeUndefinedTerm",
+                        f"type {item!r} is not defined",
+                        where,
+                        identifier,
+                        value=item,
+                    )
         if len(material) != 1:
             if len(material) > 1:
                 self._error(
@@ -190,7 +200,11 @@ class TypeResolver(WalkerState):
         entry = lang.classes.get(cotype)
         applies = _applies_to(lang, cotype)
         newer = lang.version == 2 and entry is not None and entry.get("version") == 3
-        if newer and applies and any(is_subclass(lang, cls, a) for a in applies):
+        if newer and applies:
+            if not any(is_subclass(lang, cls, a) for a in applies):
+                self._error(
+                    "invalidCotype", f"{cotype} cannot be applied to a {cls}", where, identifier
+                )
             self._error(
                 "invalidCotypeVersion",
                 f"{cotype} needs DTDL v3",
@@ -207,6 +221,14 @@ class TypeResolver(WalkerState):
                 identifier,
                 value=cotype,
             )
+            if entry is not None and entry.get("appliesToVersioned"):
+                self._error(
+                    "invalidCotypeVersion",
+                    f"{cotype} applies only to DTDL v{entry.get('version')} elements",
+                    where,
+                    identifier,
+                    value=cotype,
+                )
             return False
         for required in (entry or {}).get("requiresCotype", []):
             if required not in cotypes:

@@ -50,11 +50,11 @@ class Walker(ContextReader, TypeResolver):
         if not isinstance(obj, dict):
             self._error("notJsonObject", "a top-level DTDL element must be a JSON object", path)
             return
-        if "@graph" in obj:
-            self._error("topLevelGraphDisallowed", "@graph is not allowed in DTDL", path)
-            return
         if "@context" not in obj:
             self._error("missingContext", "a top-level element needs an @context", path)
+            return
+        if "@graph" in obj:
+            self._error("topLevelGraphDisallowed", "@graph is not allowed in DTDL", path)
             return
         ctx = self._context(obj["@context"], None, pointer_join(path, "@context"))
         if ctx is None:
@@ -134,7 +134,7 @@ class Walker(ContextReader, TypeResolver):
             if key.startswith("@"):
                 if lang.glob.get("restrictKeywords") or key == "@graph":
                     self._error(
-                        "keywordDisallowed",
+                        "topLevelKeywordDisallowed" if top else "keywordDisallowed",
                         f"keyword {key} is not allowed",
                         where,
                         identifier,
@@ -163,7 +163,8 @@ class Walker(ContextReader, TypeResolver):
                     prop=term,
                 )
                 continue
-            seen.add(term)
+            if value is not None or "datatype" not in constraints[term]:
+                seen.add(term)
             self._value(element, term, constraints[term], value, where, ctx)
         for term, rule in constraints.items():
             if term not in seen and rule.get("min", 0) >= 1:
@@ -174,7 +175,11 @@ class Walker(ContextReader, TypeResolver):
                 site = self._site_rule
                 if term == site.get("dtmiSegment") and not element.explicit_id:
                     name = "missingDtmiSegPropertyValue"
-                elif term == site.get("dictionaryKey"):
+                elif (
+                    term == site.get("dictionaryKey")
+                    and lang.version == 2
+                    and (set(obj) - {"@id", "@type", "@context"})
+                ):
                     self._error(
                         "missingDictKeyPropertyValue",
                         f"{material} needs {term!r}",
@@ -303,8 +308,18 @@ class Walker(ContextReader, TypeResolver):
             if isinstance(item, str):
                 target = self._reference(element, term, rule, item, at, ctx)
                 if target is not None:
-                    found.append(target)
+                    found.append(target)  # "" marks a reported error that counts as a value
             elif isinstance(item, dict):
+                if rule.get("in") and not rule.get("childOf") and "@type" in item:
+                    self._error(
+                        "badType",
+                        f"{term!r} names a predefined value; it cannot be defined here",
+                        at,
+                        element.id,
+                        secondary=item.get("@id") if isinstance(item.get("@id"), str) else None,
+                        prop=term,
+                    )
+                    continue
                 if rule.get("childOf") or rule.get("in"):
                     self._error(
                         "refObjectNotAllowed",
@@ -401,13 +416,38 @@ class Walker(ContextReader, TypeResolver):
             iri = item
         if iri is not None:
             kind, name = lang.iris[iri]
-            if allowed_in is not None and name not in allowed_in:
+            if kind == "class" and not rule.get("childOf"):
                 self._error(
-                    "notRequiredValue"
-                    if False
-                    else "badDtmiOrTerm"
-                    if False
-                    else "incorrectPropertyValue",
+                    "badType",
+                    f"{item!r} is a class, not a value",
+                    at,
+                    element.id,
+                    secondary=iri,
+                    prop=term,
+                )
+                return ""
+            if allowed_in is not None and name not in allowed_in:
+                cls = instance_class(name)
+                if cls and classes and not any(is_subclass(lang, cls, c) for c in classes):
+                    self._error(
+                        "badType",
+                        f"{item!r} is not a {' or '.join(classes)}",
+                        at,
+                        element.id,
+                        prop=term,
+                        value=cls,
+                    )
+                    if rule.get("min", 0) >= 1:
+                        self._error(
+                            "propertyCountBelowMin",
+                            f"{term!r} needs a valid value",
+                            at,
+                            element.id,
+                            prop=term,
+                        )
+                    return ""
+                self._error(
+                    "incorrectPropertyValue",
                     f"{item!r} is not allowed for {term!r}",
                     at,
                     element.id,
@@ -415,9 +455,10 @@ class Walker(ContextReader, TypeResolver):
                     value=item,
                 )
                 return None
+            not_unit = "notRequiredType" if lang.version == 2 else "badType"
             if rule.get("childOf") and kind not in ("unit", "instance"):
                 self._error(
-                    "notRequiredType",
+                    not_unit,
                     f"{item!r} is not a unit",
                     at,
                     element.id,
@@ -426,7 +467,7 @@ class Walker(ContextReader, TypeResolver):
                 )
             if rule.get("childOf") and kind == "instance" and instance_class(name):
                 self._error(
-                    "notRequiredType",
+                    not_unit,
                     f"{item!r} is not a unit",
                     at,
                     element.id,
