@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from twinkit import Platform, ValidationFailed
 from twinkit.query import run_query
+from twinkit.testing import FrozenClock
 
 KEYS = ["a", "b", "s"]
 scalars = st.one_of(
@@ -165,7 +166,7 @@ async def _load(platform: Platform, graph: dict[str, Any]) -> None:
 def _normal(rows: list[dict[str, Any]]) -> list[Any]:
     def fix(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: fix(v) for k, v in value.items() if k not in ("created_at", "updated_at")}
+            return {k: fix(v) for k, v in value.items()}
         if isinstance(value, list):
             return [fix(v) for v in value]
         if isinstance(value, float):
@@ -185,8 +186,8 @@ async def _outcome(platform: Platform, text: str) -> Any:
 async def _compare(graph: dict[str, Any], texts: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with (
-            Platform.open(None) as memory,
-            Platform.open(Path(folder) / "g.db") as sqlite,
+            Platform.open(None, clock=FrozenClock()) as memory,
+            Platform.open(Path(folder) / "g.db", clock=FrozenClock()) as sqlite,
         ):
             await _load(memory, graph)
             await _load(sqlite, graph)
