@@ -86,6 +86,11 @@ class _Compiler:
         self.plan = plan
         self.params: dict[str, Any] = {}
         self.indexed_paths: list[str] = []
+        # how to name each twin slot's id: its own column, or the relationship end that led
+        # there (a relationship's target always exists, so a twin whose document is never
+        # read needs no join)
+        self.ids: dict[int, str] = {}
+        self.documents = _document_slots(plan)
 
     def param(self, value: Any) -> str:
         name = f"p{len(self.params)}"
@@ -97,7 +102,7 @@ class _Compiler:
         alias = f"s{fld.slot}"
         column = fld.column
         if column is not None:
-            ref = f"{alias}.{column}"
+            ref = self.ids.get(fld.slot, f"{alias}.id") if column == "id" else f"{alias}.{column}"
             if column == "model":
                 types = f"CASE WHEN {ref} IS NULL THEN 'null' ELSE 'text' END"
                 return SqlValue(ref, types, f"json_quote({ref})", "text?", group=ref)
@@ -264,8 +269,9 @@ class _Compiler:
             if isinstance(step, Scan):
                 table = "relationships" if self.plan.slots[step.slot].kind == REL else "twins"
                 parts.append(f"{table} AS s{step.slot}")
+                self.ids[step.slot] = f"s{step.slot}.id"
                 continue
-            src, tgt = f"s{step.source}", f"s{step.target}"
+            src, tgt = self.ids[step.source], f"s{step.target}"
             names = (
                 f" AND {{r}}.name IN ({', '.join(self.param(n) for n in step.names)})"
                 if step.names
@@ -273,36 +279,42 @@ class _Compiler:
             )
             if step.rel is not None:
                 r = f"s{step.rel}"
-                on, other = _edge(step.direction, r, f"{src}.id")
+                on, other = _edge(step.direction, r, src)
                 join = f"JOIN relationships AS {r} ON {on}{names.format(r=r)}"
-                if step.bound:
-                    parts.append(f"{join} AND {tgt}.id = {other}")
-                else:
-                    parts.extend((join, f"JOIN twins AS {tgt} ON {tgt}.id = {other}"))
-                continue
-            walk, reach = f"w{number}", f"x{number}"
-            on, other = _edge(step.direction, "r", "w.node")
-            seeds = anchors.get(step.source)
-            seed_filter = (
-                f" WHERE id IN ({', '.join(self.param(s) for s in seeds)})"
-                if seeds is not None
-                else ""
-            )
-            ctes.append(
-                f"{walk}(start, node, depth) AS (SELECT id, id, 0 FROM twins{seed_filter}"
-                f" UNION SELECT w.start, {other}, w.depth + 1 FROM {walk} AS w"
-                f" JOIN relationships AS r ON {on}{names.format(r='r')}"
-                f" WHERE w.depth < {step.max_hops})"
-            )
-            parts.append(
-                f"JOIN (SELECT DISTINCT start, node FROM {walk} WHERE depth >= {step.min_hops})"
-                f" AS {reach} ON {reach}.start = {src}.id"
-            )
-            if step.bound:
-                parts[-1] += f" AND {reach}.node = {tgt}.id"
+                parts.append(
+                    f"{join} AND {self.ids[step.target]} = {other}" if step.bound else join
+                )
             else:
-                parts.append(f"JOIN twins AS {tgt} ON {tgt}.id = {reach}.node")
-        return ctes, "FROM " + " ".join(parts) if len(parts) == 1 else _join_sources(parts)
+                walk, reach = f"w{number}", f"x{number}"
+                on, step_other = _edge(step.direction, "r", "w.node")
+                seeds = anchors.get(step.source)
+                seed_filter = (
+                    f" WHERE id IN ({', '.join(self.param(s) for s in seeds)})"
+                    if seeds is not None
+                    else ""
+                )
+                ctes.append(
+                    f"{walk}(start, node, depth) AS (SELECT id, id, 0 FROM twins{seed_filter}"
+                    f" UNION SELECT w.start, {step_other}, w.depth + 1 FROM {walk} AS w"
+                    f" JOIN relationships AS r ON {on}{names.format(r='r')}"
+                    f" WHERE w.depth < {step.max_hops})"
+                )
+                join = (
+                    f"JOIN (SELECT DISTINCT start, node FROM {walk} WHERE depth >= {step.min_hops})"
+                    f" AS {reach} ON {reach}.start = {src}"
+                )
+                other = f"{reach}.node"
+                parts.append(
+                    f"{join} AND {self.ids[step.target]} = {other}" if step.bound else join
+                )
+            if step.bound:
+                continue
+            if step.target in self.documents:
+                parts.append(f"JOIN twins AS {tgt} ON {tgt}.id = {other}")
+                self.ids[step.target] = f"{tgt}.id"
+            else:
+                self.ids[step.target] = other
+        return ctes, "FROM " + " ".join(parts)
 
     def where(self) -> str:
         if self.plan.where is None:
@@ -333,7 +345,7 @@ class _Compiler:
             if slot.kind == REL:
                 terms.extend((f"s{index}.source", f"s{index}.id"))
             else:
-                terms.append(f"s{index}.id")
+                terms.append(self.ids[index])
         return terms
 
 
@@ -348,8 +360,20 @@ def _edge(direction: str, rel: str, node: str) -> tuple[str, str]:
     )
 
 
-def _join_sources(parts: list[str]) -> str:
-    return "FROM " + " ".join(parts)
+def _document_slots(plan: Plan) -> set[int]:
+    """Twin slots whose document or model the query reads (they need a join on ``twins``)."""
+    slots = {f.slot for f in plan.fields if f.column != "id"}
+    slots |= {c.expr.slot for c in plan.columns if isinstance(c.expr, Entity)}
+    pending = [plan.where]
+    while pending:
+        cond = pending.pop()
+        if isinstance(cond, ModelTest):
+            slots.add(cond.slot)
+        elif isinstance(cond, ast.And | ast.Or):
+            pending.extend(cond.items)
+        elif isinstance(cond, ast.Not):
+            pending.append(cond.item)
+    return slots
 
 
 def _conjuncts(cond: Any) -> list[Any]:
