@@ -84,6 +84,8 @@ export type TwinDoc = {
   metadata: Record<string, Record<string, { changed_at?: string; updated_at?: string; at?: string | null }>>;
   created_at?: string;
   updated_at?: string;
+  alerts?: Record<string, { id: string; state: string; severity?: string; message?: string; rule?: string; detector?: string; raised_at?: string; [k: string]: any }>;
+  analytics?: Record<string, any>;
 };
 
 export type FeedEvent = {

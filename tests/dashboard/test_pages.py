@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from playwright.sync_api import expect
-
 from tests.dashboard.conftest import RunningServer, screenshot
 
 
@@ -203,30 +202,29 @@ def test_models_are_cards_and_upload_errors_point_at_the_line(
 def test_alerts_appear_live(demo_server: RunningServer, page: Any) -> None:
     from twinkit.model.events import EventKind
 
+    # a twin without a simulated device, so nothing but the alert changes it
+    twin = "site-south"
     page.goto(demo_server.url + "/alerts")
     expect(page.get_by_text("No open alerts")).to_be_visible()
+    raised = {"id": "flood", "severity": "critical", "message": "Water on the floor"}
     demo_server.call(
-        demo_server.platform.twins.record(
-            "south-pump-4",
-            EventKind.ALERT_RAISED,
-            {"id": "vibration-high", "severity": "critical", "message": "Vibration above 7 mm/s"},
-        )
+        demo_server.platform.twins.record(twin, EventKind.ALERT_RAISED, {"alert": raised})
     )
     table = page.get_by_test_id("alerts-table")
-    expect(table).to_contain_text("Vibration above 7 mm/s", timeout=2000)
-    expect(table).to_contain_text("south-pump-4")
+    expect(table).to_contain_text("Water on the floor", timeout=2000)
+    expect(table).to_contain_text(twin)
     expect(table).to_contain_text("critical")
     screenshot(page, "alerts")
-    page.goto(demo_server.url + "/?q=south-pump-4")
-    expect(page.locator('tr[data-twin="south-pump-4"]')).to_contain_text("1 open")
-    page.goto(demo_server.url + "/twins/south-pump-4")
-    expect(page.get_by_test_id("twin-alerts")).to_contain_text("Vibration above 7 mm/s")
+    page.goto(demo_server.url + f"/?q={twin}")
+    expect(page.locator(f'tr[data-twin="{twin}"]')).to_contain_text("1 open")
+    page.goto(demo_server.url + f"/twins/{twin}")
+    expect(page.get_by_test_id("twin-alerts")).to_contain_text("Water on the floor")
     demo_server.call(
-        demo_server.platform.twins.record(
-            "south-pump-4", EventKind.ALERT_CLEARED, {"id": "vibration-high"}
-        )
+        demo_server.platform.twins.record(twin, EventKind.ALERT_CLEARED, {"id": "flood"})
     )
     expect(page.get_by_test_id("twin-alerts")).to_have_count(0, timeout=2000)
+    page.goto(demo_server.url + "/alerts?state=cleared")
+    expect(page.get_by_test_id("alerts-table")).to_contain_text("Water on the floor")
 
 
 def test_events_stream_live_with_filters(demo_server: RunningServer, page: Any) -> None:

@@ -323,6 +323,13 @@ export function describeEvent(e: FeedEvent): string {
     case "CommandSent":
     case "CommandAnswered":
       return [d.name ?? d.command, d.status !== undefined ? `status ${d.status}` : "", d.payload !== undefined ? formatValue(d.payload) : ""].filter(Boolean).join(" · ");
+    case "AlertRaised":
+      return [d.alert?.severity, d.alert?.message ?? d.alert?.rule ?? d.alert?.id].filter(Boolean).join(" · ");
+    case "AlertAcknowledged":
+    case "AlertCleared":
+      return d.id ?? "";
+    case "AnalyticsUpdated":
+      return pairs(d.values);
     default:
       return d.message ?? formatValue(d);
   }
@@ -359,24 +366,33 @@ export function Journal(props: { twin: string; revision: number }) {
   );
 }
 
-type Alert = { twin: string; key: string; state: string; severity: string; message: string; raised_at: string; updated_at: string };
-
-export function TwinAlerts(props: { twin: string }) {
-  const alerts = useLoad<{ items: Alert[] }>(() => get(`/api/v1/dashboard/alerts?twin=${enc(props.twin)}&state=open`), [props.twin]);
-  useFeed((e) => {
-    if (e.twin === props.twin && e.kind.startsWith("Alert")) alerts.reload();
-  }, [props.twin]);
-  const open = alerts.data?.items ?? [];
-  if (open.length === 0) return null;
+export function TwinAlerts(props: { doc: TwinDoc }) {
+  const open = Object.values(props.doc.alerts ?? {});
+  const analytics = Object.entries(props.doc.analytics ?? {}).filter(([, v]) => v !== null && typeof v !== "object");
+  if (open.length === 0 && analytics.length === 0) return null;
   return (
-    <div class="alert-strip" role="alert" data-testid="twin-alerts">
-      {open.map((a) => (
-        <div key={a.key} class={`alert-item sev-${a.severity}`}>
-          <Badge tone={a.severity === "critical" ? "red" : "orange"}>{a.severity}</Badge>
-          <strong>{a.message}</strong>
-          <span class="muted small">{a.state} · since {formatTime(a.raised_at)}</span>
+    <>
+      {open.length > 0 && (
+        <div class="alert-strip" role="alert" data-testid="twin-alerts">
+          {open.map((a) => (
+            <div key={a.id} class={`alert-item sev-${a.severity ?? "warning"}`}>
+              <Badge tone={a.severity === "critical" ? "red" : "orange"}>{a.severity ?? "warning"}</Badge>
+              <strong>{a.message ?? a.rule ?? a.detector ?? a.id}</strong>
+              <span class="muted small">{a.state} · since {formatTime(a.raised_at)}</span>
+            </div>
+          ))}
         </div>
-      ))}
-    </div>
+      )}
+      {analytics.length > 0 && (
+        <div class="chips" data-testid="twin-analytics">
+          {analytics.map(([k, v]) => (
+            <span class="chip score" key={k}>
+              <span class="chip-name">{k}</span>
+              <span class="chip-value">{formatValue(v)}</span>
+            </span>
+          ))}
+        </div>
+      )}
+    </>
   );
 }

@@ -223,6 +223,10 @@ function applyEvents(row: Row, events: FeedEvent[]): Row {
     let changed: Record<string, any> | null = null;
     if (e.kind === "TelemetryReceived") changed = e.data?.values ?? {};
     else if (e.kind === "ReportedChanged") changed = e.data?.set ?? {};
+    else if (e.kind === "AnalyticsUpdated") {
+      const values = e.data?.values ?? {};
+      next.values = next.values.map((v) => (v.name in values ? { ...v, value: values[v.name], at: e.at } : v));
+    }
     if (changed) {
       next.last_seen = e.at;
       next.online = next.online || e.kind === "TelemetryReceived" || e.kind === "ReportedChanged";

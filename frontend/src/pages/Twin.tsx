@@ -52,7 +52,8 @@ export function TwinPage(props: { id: string }) {
   for (const t of m?.telemetry ?? []) if (isNumericSchema(t.schema)) numericTelemetry.add(t.name);
   for (const [k, v] of Object.entries(doc.telemetry ?? {})) if (typeof v === "number") numericTelemetry.add(k);
   const telemetryNames = [...numericTelemetry];
-  const score = doc.telemetry?.anomaly_score ?? doc.reported?.anomaly_score;
+  const score = doc.analytics?.anomaly_score ?? doc.telemetry?.anomaly_score ?? doc.reported?.anomaly_score;
+  const rul = doc.analytics?.rul_cycles;
 
   return (
     <div class="page twin-page">
@@ -78,13 +79,19 @@ export function TwinPage(props: { id: string }) {
               <div class={`fact-value ${score > 0.8 ? "bad" : score > 0.5 ? "warn" : "good"}`}>{formatValue(score)}</div>
             </div>
           )}
+          {typeof rul === "number" && (
+            <div class="fact">
+              <div class="fact-label">remaining life</div>
+              <div class="fact-value">{formatValue(Math.round(rul))} cycles</div>
+            </div>
+          )}
           {Object.keys(doc.delta ?? {}).length > 0 && <Badge tone="violet">{Object.keys(doc.delta).length} desired pending</Badge>}
           <Link class="btn" href={`/graph?twin=${enc(doc.id)}`}>Graph</Link>
           <Link class="btn" href={`/events?twin=${enc(doc.id)}`}>Events</Link>
         </div>
       </header>
 
-      <TwinAlerts twin={id} />
+      <TwinAlerts doc={doc} />
 
       <Card title="Telemetry" class="span-all">
         {telemetryNames.length === 0 ? (
@@ -183,7 +190,7 @@ function applyEvent(doc: TwinDoc, e: FeedEvent): TwinDoc | null {
     }
     for (const k of e.data?.removed ?? []) delete values[k];
     (next as any)[section] = values;
-  } else if (["CommandSent", "CommandAnswered", "AlertRaised", "AlertAcknowledged", "AlertCleared", "AnalyticsUpdated"].includes(e.kind)) {
+  } else if (["CommandSent", "CommandAnswered"].includes(e.kind)) {
     // journal-only events: the state is unchanged
   } else {
     return null;

@@ -1,7 +1,8 @@
-"""Open alerts per twin, kept from the change feed, for the fleet table and the alerts page.
+"""Recent alerts of the whole fleet with their lifecycle, for the alerts page.
 
-Alerts are journal events (``AlertRaised`` → ``AlertAcknowledged`` → ``AlertCleared``); the
-board folds them by (twin, alert key). On first use it replays the recent journal so alerts
+Alerts are journal events (``AlertRaised`` → ``AlertAcknowledged`` → ``AlertCleared``). A twin
+keeps only its open alerts; this board also remembers cleared ones, across twins, folded by
+(twin, alert key). On first use it replays the recent journal so alerts
 raised before the page was opened are not missed, then follows the bus.
 """
 
@@ -27,8 +28,17 @@ REPLAY_EVENTS = 50_000
 REMEMBERED = 5_000
 
 
+def alert_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """An alert event's fields: ``AlertRaised`` nests them under ``alert``; the others do not."""
+    nested = data.get("alert")
+    if isinstance(nested, dict):
+        return {**{k: v for k, v in data.items() if k != "alert"}, **nested}
+    return dict(data)
+
+
 def alert_key(data: dict[str, Any]) -> str:
     """The identity of one alert inside a twin: its id, else its rule or detector."""
+    data = alert_fields(data)
     for field in ("id", "alert", "alert_id", "rule", "detector", "name"):
         value = data.get(field)
         if isinstance(value, str | int) and value != "":
@@ -42,7 +52,6 @@ class AlertBoard:
     def __init__(self, platform: Platform) -> None:
         self._platform = platform
         self._alerts: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
-        self._open: dict[str, int] = {}
         self._last_seq = 0
         self._unsubscribe: Unsubscribe | None = None
         self._ready = asyncio.Lock()
@@ -75,10 +84,9 @@ class AlertBoard:
         if state is None or (event.seq and event.seq <= self._last_seq and self._loaded):
             return
         self._last_seq = max(self._last_seq, event.seq)
-        key = (event.twin, alert_key(event.data))
+        fields = alert_fields(event.data)
+        key = (event.twin, alert_key(fields))
         previous = self._alerts.pop(key, None)
-        if previous is not None and previous["state"] != "cleared":
-            self._open[event.twin] -= 1
         alert = dict(previous or {})
         alert.update(
             {
@@ -92,21 +100,14 @@ class AlertBoard:
         )
         if state == "raised" or "raised_at" not in alert:
             alert["raised_at"] = format_time(event.at)
-        alert["severity"] = event.data.get("severity", alert.get("severity", "warning"))
-        message = event.data.get("message") or event.data.get("reason")
+        alert["severity"] = fields.get("severity", alert.get("severity", "warning"))
+        message = fields.get("message") or fields.get("reason") or fields.get("summary")
         if message or "message" not in alert:
-            alert["message"] = message or f"{key[1]} on {event.twin}"
-        alert["data"] = {**alert.get("data", {}), **event.data}
+            alert["message"] = message or _describe(key[1], fields)
+        alert["data"] = {**alert.get("data", {}), **fields}
         self._alerts[key] = alert
-        if state != "cleared":
-            self._open[event.twin] = self._open.get(event.twin, 0) + 1
         while len(self._alerts) > REMEMBERED:
-            (twin, _), dropped = self._alerts.popitem(last=False)
-            if dropped["state"] != "cleared":
-                self._open[twin] -= 1
-
-    def open_count(self, twin: str) -> int:
-        return self._open.get(twin, 0)
+            self._alerts.popitem(last=False)
 
     def list(
         self, *, twin: str | None = None, state: str | None = None, limit: int = 200
@@ -123,3 +124,9 @@ class AlertBoard:
             if len(found) == limit:
                 break
         return found
+
+
+def _describe(key: str, fields: dict[str, Any]) -> str:
+    """A readable line for an alert that carries no message of its own."""
+    source = fields.get("rule") or fields.get("detector")
+    return f"{key} ({source})" if source and source != key else str(key)

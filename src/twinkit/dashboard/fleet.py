@@ -97,8 +97,12 @@ def key_values(state: TwinState, model: ResolvedInterface | None) -> list[dict[s
         return element.unit, element.display_name
 
     candidates: list[tuple[str, str, Any, Any]] = []
+    analytics: dict[str, Any] = getattr(state, "analytics", {}) or {}
+    analytics_meta = state.metadata.get("analytics", {})
     for name in ANALYTICS_VALUES:
-        if name in state.telemetry:
+        if name in analytics:
+            candidates.append(("analytics", name, analytics[name], analytics_meta.get(name)))
+        elif name in state.telemetry:
             candidates.append(("telemetry", name, state.telemetry[name], telemetry_meta.get(name)))
         elif name in state.reported:
             candidates.append(("reported", name, state.reported[name], reported_meta.get(name)))
@@ -126,11 +130,15 @@ def key_values(state: TwinState, model: ResolvedInterface | None) -> list[dict[s
     return picked
 
 
+def open_alerts(state: TwinState) -> int:
+    """Raised or acknowledged alerts: the twin folds them from its journal."""
+    return len(getattr(state, "alerts", {}) or {})
+
+
 def summarize(
     state: TwinState,
     model: ResolvedInterface | None,
     now: datetime,
-    alerts: int,
     presence: PresenceOf = no_presence,
 ) -> dict[str, Any]:
     """One fleet row."""
@@ -143,14 +151,13 @@ def summarize(
         "last_seen": seen,
         "values": key_values(state, model),
         "delta": sorted(k for k, v in state.desired.items() if state.reported.get(k) != v),
-        "alerts": alerts,
+        "alerts": open_alerts(state),
     }
 
 
 async def fleet_page(
     platform: Platform,
     query: FleetQuery,
-    open_alerts: Callable[[str], int],
     presence: PresenceOf = no_presence,
 ) -> dict[str, Any]:
     """A page of fleet rows plus the cursor of the next page and the number of matches."""
@@ -168,7 +175,7 @@ async def fleet_page(
         except NotFound:
             continue
         model = _resolve(platform, state)
-        rows.append(summarize(state, model, now, open_alerts(twin), presence))
+        rows.append(summarize(state, model, now, presence))
     more = len(ids) > query.limit
     return {
         "items": rows,

@@ -80,11 +80,8 @@ def build_router() -> APIRouter:
     ) -> Any:
         """A page of fleet rows: status, last seen, key values with units, open alerts."""
         try:
-            board = await board_of(request)
             query = FleetQuery(model=model or None, search=q.strip(), after=after, limit=limit)
-            return await fleet_page(
-                platform_of(request), query, board.open_count, presence_of(request)
-            )
+            return await fleet_page(platform_of(request), query, presence_of(request))
         except TwinkitError as error:
             return error_response(error)
 
@@ -118,11 +115,10 @@ def build_router() -> APIRouter:
         """The twin's fleet row: online status (broker presence first), last seen, alerts."""
         try:
             platform = platform_of(request)
-            board = await board_of(request)
             state = await platform.twins.get(twin)
             model = platform.registry.resolve(state.model) if state.model else None
             now = platform.clock.now().astimezone(UTC)
-            return summarize(state, model, now, board.open_count(twin), presence_of(request))
+            return summarize(state, model, now, presence_of(request))
         except TwinkitError as error:
             return error_response(error)
 
