@@ -12,6 +12,7 @@ from typing import Any
 from twinkit.dtdl.elements import GEOSPATIAL, Element, Reference, instance_class, is_subclass
 from twinkit.dtdl.errors import PREFIX, ParsingError
 from twinkit.dtdl.metamodel_tables import LANGUAGES
+from twinkit.dtdl.siblings import SiblingRules
 
 _UNIT_ENUMS: dict[str, list[str]] = LANGUAGES["quantitativeTypes"]["unitEnums"]
 _QT_CLASSES: dict[str, Any] = LANGUAGES["quantitativeTypes"]["classes"]
@@ -26,9 +27,9 @@ class Semantics:
         self.references = references
         self.errors: list[ParsingError] = []
         self.by_id: dict[str, Element] = {}
-        self._overrides: dict[int, dict[tuple[str, str], Element]] = {}
+        self.siblings = SiblingRules(self)
 
-    def _error(
+    def error(
         self,
         element: Element,
         name: str,
@@ -56,7 +57,7 @@ class Semantics:
         for element in self.elements:
             other = self.by_id.get(element.id)
             if other is not None and element.explicit_id:
-                self._error(element, "duplicateDefinition", f"{element.id} is defined twice")
+                self.error(element, "duplicateDefinition", f"{element.id} is defined twice")
                 continue
             self.by_id[element.id] = element
 
@@ -72,7 +73,7 @@ class Semantics:
                 continue
             home = _partition(target)
             if home is not target and home is not _partition(ref.source):
-                self._error(
+                self.error(
                     ref.source,
                     "crossPartitionReference",
                     f"{ref.target} belongs to {home.id if home else '?'}",
@@ -84,7 +85,7 @@ class Semantics:
                 continue
             version = target.language.version
             if ref.versions and version not in ref.versions and max(ref.versions) < 4:
-                self._error(
+                self.error(
                     ref.source,
                     "disallowedVersionReference",
                     f"{ref.target} is DTDL v{version}, not allowed here",
@@ -94,7 +95,7 @@ class Semantics:
                 )
                 continue
             if not any(target.is_a(c) for c in ref.classes):
-                self._error(
+                self.error(
                     ref.source,
                     "notRequiredType" if ref.prop != "extends" else "badType",
                     f"{ref.target} is a {target.cls}, not a {' or '.join(ref.classes)}",
@@ -111,12 +112,12 @@ class Semantics:
             if element.cls == "Enum":
                 self._enum(element)
             self._semantic_types(element)
-            self._siblings(element)
+            self.siblings.check(element)
             del entry
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _targets(self, element: Element, prop: str) -> Iterator[Element]:
+    def targets(self, element: Element, prop: str) -> Iterator[Element]:
         for child in element.children.get(prop, []):
             if isinstance(child, Element):
                 yield child
@@ -150,17 +151,17 @@ class Semantics:
                 if excluded == "Array" and any(
                     isinstance(c, str) and c in GEOSPATIAL for c in element.children.get(prop, [])
                 ):
-                    self._error(
+                    self.error(
                         root,
                         "excludedType",
                         f"a geospatial schema holds arrays, not allowed under {root.id}",
                     )
                     return
-                for child in self._targets(element, prop):
+                for child in self.targets(element, prop):
                     counted = prop in props
                     level = depth + (1 if counted else 0)
                     if excluded and child.is_a(excluded):
-                        self._error(
+                        self.error(
                             root,
                             "excludedType",
                             f"a {excluded} is not allowed under {root.id}",
@@ -172,12 +173,12 @@ class Semantics:
                             name = (
                                 "recursiveStructureNarrow" if narrow else "recursiveStructureWide"
                             )
-                            self._error(root, name, f"{root.id} contains itself", prop=prop)
+                            self.error(root, name, f"{root.id} contains itself", prop=prop)
                             reported = True
                         continue
                     count += 1
                     if excluded and child.is_a(excluded):
-                        self._error(
+                        self.error(
                             root,
                             "excludedType",
                             f"a {excluded} is not allowed under {root.id}",
@@ -186,7 +187,7 @@ class Semantics:
                         return
                     if max_depth is not None and level > int(max_depth) and not reported:
                         name = "excessiveDepthNarrow" if narrow else "excessiveDepthWide"
-                        self._error(
+                        self.error(
                             root,
                             name,
                             f"nesting under {root.id} exceeds {max_depth}",
@@ -195,7 +196,7 @@ class Semantics:
                         return
                     if max_count is not None and count > int(max_count):
                         name = "excessiveCountNarrow" if narrow else "excessiveCountWide"
-                        self._error(root, name, f"more than {max_count} elements under {root.id}")
+                        self.error(root, name, f"more than {max_count} elements under {root.id}")
                         return
                     if len(trail) < 256:
                         stack.append((child, level, (*trail, child.id)))
@@ -207,7 +208,7 @@ class Semantics:
         max_depth = int(limit.get("maxDepth", 10)) if limit else 10
         max_count = int(limit.get("maxCount", 1 << 30)) if limit else 1 << 30
         names: dict[str, str] = {}
-        for child in self._targets(interface, "contents"):
+        for child in self.targets(interface, "contents"):
             name = child.name()
             if name is not None:
                 names[name] = interface.id
@@ -215,9 +216,9 @@ class Semantics:
         stack: list[tuple[Element, int, tuple[str, ...]]] = [(interface, 0, (interface.id,))]
         while stack:
             current, depth, trail = stack.pop()
-            for base in self._targets(current, "extends"):
+            for base in self.targets(current, "extends"):
                 if base.id in trail:
-                    self._error(
+                    self.error(
                         interface,
                         "recursiveStructureNarrow",
                         f"{interface.id} extends itself",
@@ -225,7 +226,7 @@ class Semantics:
                     )
                     return
                 if depth + 1 > max_depth:
-                    self._error(
+                    self.error(
                         interface,
                         "excessiveDepthNarrow",
                         f"extends chain longer than {max_depth}",
@@ -237,14 +238,14 @@ class Semantics:
                     continue
                 seen.add(base.id)
                 if len(seen) > max_count:
-                    self._error(interface, "excessiveCountNarrow", "too many base interfaces")
+                    self.error(interface, "excessiveCountNarrow", "too many base interfaces")
                     return
-                for content in self._targets(base, "contents"):
+                for content in self.targets(base, "contents"):
                     name = content.name()
                     if name is None:
                         continue
                     if name in names and names[name] != base.id:
-                        self._error(
+                        self.error(
                             interface,
                             "nonUniqueImportedPropertyValue",
                             f"content {name!r} is also defined in {base.id}",
@@ -261,7 +262,7 @@ class Semantics:
         if not schemas or not isinstance(schemas[0], str):
             return
         integral = schemas[0] in _INTEGRAL
-        for value in self._targets(enum, "enumValues"):
+        for value in self.targets(enum, "enumValues"):
             raw = value.values.get("enumValue")
             if raw is None:
                 continue
@@ -271,7 +272,7 @@ class Semantics:
                 else (isinstance(raw, str))
             )
             if not good:
-                self._error(
+                self.error(
                     value,
                     "nonConformantDatatype",
                     f"enumValue {raw!r} does not match valueSchema {schemas[0]}",
@@ -285,7 +286,7 @@ class Semantics:
         lang = element.language
         quantitative = [c for c in element.cotypes if _is_quantitative(c, lang)]
         if len(quantitative) > 1:
-            self._error(
+            self.error(
                 element,
                 "conflictingSupplementalTypes",
                 f"{' and '.join(quantitative)} conflict",
@@ -302,41 +303,12 @@ class Semantics:
             child_of = _unit_enum(cotype)
             allowed = _UNIT_ENUMS.get(child_of or "", [])
             if units and isinstance(units[0], str) and allowed and units[0] not in allowed:
-                self._error(
+                self.error(
                     element,
                     "wrongParent",
                     f"unit {units[0]!r} does not measure {cotype}",
                     prop="unit",
                     value=units[0],
-                )
-
-    def _override(self, element: Element, key: str, ref: str) -> None:
-        target = element.values.get(ref)
-        overridden = element.children.get("overrides", [])
-        if element.parent is None or not overridden or not isinstance(overridden[0], str):
-            return
-        claimed = self._overrides.setdefault(id(element.parent), {})
-        pair = (str(target), overridden[0])
-        if pair in claimed and claimed[pair] is not element:
-            self._error(
-                element,
-                "multipleReference",
-                f"{overridden[0]!r} of {target!r} is overridden twice",
-                prop="overrides",
-                value=f"{target!r} and {overridden[0]!r}",
-            )
-            return
-        claimed[pair] = element
-        for sibling in self._targets(element.parent, element_prop(element) or ""):
-            if sibling is element or sibling.values.get(key) != target:
-                continue
-            if overridden[0] not in _supplemental(sibling):
-                self._error(
-                    element,
-                    "matchingPropertyNotSupplemental",
-                    f"{overridden[0]!r} of {target!r} cannot be overridden",
-                    prop="overrides",
-                    value=overridden[0],
                 )
 
     def _cotype_schema(self, element: Element, cotype: str) -> None:
@@ -361,85 +333,13 @@ class Semantics:
             else:
                 ok = any(schema.is_a(c) for c in classes) if classes else True
             if not ok:
-                self._error(
+                self.error(
                     element,
                     "notRequiredType",
                     f"{cotype} does not allow this schema",
                     prop="schema",
                     secondary=str(schema),
                 )
-
-    def _siblings(self, element: Element) -> None:
-        lang = element.language
-        for cotype in element.cotypes:
-            entry = lang.classes.get(cotype, {})
-            for rule in entry.get("siblings", []):
-                key, ref = rule.get("dtmm:keyProperty"), rule.get("dtmm:keyrefProperty")
-                if rule.get("dtmm:path") == "overrides" and key and ref:
-                    self._override(element, str(key), str(ref))
-                if rule.get("dtmm:path") or not key or not ref:
-                    continue
-                target = element.values.get(ref)
-                parent = element.parent
-                if parent is None or not isinstance(target, str):
-                    continue
-                siblings = [
-                    s
-                    for s in self._targets(parent, element_prop(element) or "")
-                    if s is not element and s.values.get(key) == target
-                ]
-                kinds = [c.get("sh:class") for c in rule.get("sh:or", [])]
-                for sibling in siblings:
-                    if kinds and not any(
-                        sibling.is_a(str(k).split(":")[-1].split(";")[0]) for k in kinds
-                    ):
-                        self._error(
-                            element,
-                            "notSiblingRequiredType",
-                            f"{target!r} is a {sibling.cls}",
-                            prop=ref,
-                            value=target,
-                        )
-                forbidden = rule.get("sh:not", {})
-                if isinstance(forbidden, dict) and any(
-                    forbidden.get("sh:class") in s.cotypes for s in siblings
-                ):
-                    self._error(
-                        element,
-                        "idReference",
-                        f"{target!r} is itself an annotation",
-                        prop=ref,
-                        value=target,
-                    )
-            props = _cotype_rules(lang, cotype)
-            for term, rule in props.items():
-                if rule.get("uniqueValue") and element.parent is not None:
-                    value = element.values.get(term)
-                    clash = [
-                        s
-                        for s in self._targets(element.parent, element_prop(element) or "")
-                        if s is not element and s.values.get(term) == value and value is not None
-                    ]
-                    if clash and clash[0].path > element.path:
-                        self._error(
-                            element,
-                            "nonUniquePropertyValue",
-                            f"{term} {value!r} is used twice",
-                            prop=term,
-                            value=value,
-                        )
-
-
-def _supplemental(element: Element) -> set[str]:
-    """Properties an element has because of its cotypes (``unit`` from a semantic type)."""
-    found: set[str] = set()
-    for cotype in element.cotypes:
-        entry = element.language.classes.get(cotype)
-        while entry is not None:
-            found.update(t for t, rule in entry["props"].items() if "kind" in rule)
-            parent = entry.get("super")
-            entry = element.language.classes.get(parent) if parent else None
-    return found
 
 
 def _partition(element: Element | None) -> Element | None:
