@@ -85,12 +85,17 @@ def _kind_of(iri: str, classes: dict[str, Any]) -> str:
     return "instance"
 
 
+_LATER_VERSIONS = frozenset({"2", "3", "4"})
+"""Later versions of the extensions (used by DTDL v4 tooling) are read with the v1 rules."""
+
+
 def extension_name(specifier: str) -> str | None:
     """The extension a context specifier names; later versions of a known extension
     (``dtmi:dtdl:extension:annotation;2``) are read with the rules of the version we know."""
     found = _EXTENSIONS.get(specifier)
-    if found is None and specifier.startswith("dtmi:dtdl:extension:") and ";" in specifier:
-        found = _EXTENSIONS.get(specifier.rsplit(";", 1)[0] + ";1")
+    base, _, version = specifier.rpartition(";")
+    if found is None and version in _LATER_VERSIONS and base.startswith("dtmi:dtdl:extension:"):
+        found = _EXTENSIONS.get(base + ";1")
     return found
 
 

@@ -418,7 +418,7 @@ class LiteralChecker:
                         return None
                     entries.append((item.get("@language", "en"), item["@value"]))
                 elif isinstance(item, dict):
-                    if element.language.glob.get("restrictKeywords") and item:
+                    if item:
                         self._error(
                             "langStringElementInvalidProp",
                             f"{term!r} element is a language map",

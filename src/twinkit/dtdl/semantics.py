@@ -93,6 +93,12 @@ class Semantics:
                     secondary=ref.target,
                     prop=ref.prop,
                 )
+                if ref.source.language.version < version:
+                    self.error(
+                        target,
+                        "unrecognizedContextVersion",
+                        f"DTDL v{ref.source.language.version} does not know v{version}",
+                    )
                 continue
             if not any(target.is_a(c) for c in ref.classes):
                 self.error(
@@ -303,6 +309,14 @@ class Semantics:
             child_of = _unit_enum(cotype)
             allowed = _UNIT_ENUMS.get(child_of or "", [])
             if units and isinstance(units[0], str) and allowed and units[0] not in allowed:
+                if lang.version == 2:
+                    self.error(
+                        element,
+                        "notRequiredType",
+                        f"unit {units[0]!r} does not measure {cotype}",
+                        prop="unit",
+                        value=units[0],
+                    )
                 self.error(
                     element,
                     "wrongParent",
@@ -335,7 +349,7 @@ class Semantics:
             if not ok:
                 self.error(
                     element,
-                    "notRequiredType",
+                    "notRequiredValue" if allowed_in else "notRequiredType",
                     f"{cotype} does not allow this schema",
                     prop="schema",
                     secondary=str(schema),

@@ -200,20 +200,7 @@ class TypeResolver(WalkerState):
         entry = lang.classes.get(cotype)
         applies = _applies_to(lang, cotype)
         newer = lang.version == 2 and entry is not None and entry.get("version") == 3
-        if newer and applies:
-            if not any(is_subclass(lang, cls, a) for a in applies):
-                self._error(
-                    "invalidCotype", f"{cotype} cannot be applied to a {cls}", where, identifier
-                )
-            self._error(
-                "invalidCotypeVersion",
-                f"{cotype} needs DTDL v3",
-                where,
-                identifier,
-                value=cotype,
-            )
-            return False
-        if applies is None or not any(is_subclass(lang, cls, a) for a in applies):
+        if applies is None or newer or not any(is_subclass(lang, cls, a) for a in applies):
             self._error(
                 "invalidCotype",
                 f"{cotype} cannot be applied to a {cls}",
@@ -221,10 +208,10 @@ class TypeResolver(WalkerState):
                 identifier,
                 value=cotype,
             )
-            if entry is not None and entry.get("appliesToVersioned"):
+            if newer and applies and any(is_subclass(lang, cls, a) for a in applies):
                 self._error(
                     "invalidCotypeVersion",
-                    f"{cotype} applies only to DTDL v{entry.get('version')} elements",
+                    f"{cotype} applies only to DTDL v3 elements",
                     where,
                     identifier,
                     value=cotype,
