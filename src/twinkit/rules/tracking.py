@@ -1,0 +1,143 @@
+"""The one piece of state a rule keeps per twin: since when it holds, and whether it fired.
+
+Shared by the live engine and the dry-run, so a dry-run fires exactly when the engine would.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from twinkit.model.time import format_time, parse_duration
+from twinkit.rules.conditions import RelatedCall, WindowCall, document_path, is_missing, lookup
+from twinkit.rules.rule import Rule
+from twinkit.rules.windows import SeriesWindow, window_value
+
+RelatedValue = Callable[[RelatedCall], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class Hold:
+    since: float | None = None  # when the condition last became true
+    active: bool = False  # fired and not cleared yet
+
+    def step(self, holds: bool, now: float, need: float) -> str | None:
+        """Feed one evaluation; returns "fired", "cleared" or None (no transition)."""
+        if holds:
+            if self.since is None:
+                self.since = now
+            if not self.active and now - self.since >= need:
+                self.active = True
+                return "fired"
+            return None
+        self.since = None
+        if self.active:
+            self.active = False
+            return "cleared"
+        return None
+
+    def due(self, need: float) -> float | None:
+        """When a pending ``for:`` completes, if one is pending."""
+        if self.since is None or self.active or need <= 0:
+            return None
+        return self.since + need
+
+
+def window_series(rule: Rule) -> set[str]:
+    """Every series the rule reads a window of."""
+    series = set(rule.windows)
+    if rule.condition is not None:
+        series |= {w.series for w in rule.condition.windows}
+    return series
+
+
+async def judge(
+    rule: Rule,
+    doc: dict[str, Any],
+    windows: Mapping[str, SeriesWindow],
+    now: float,
+    related: RelatedValue,
+) -> tuple[bool, dict[str, Any]]:
+    """Does ``rule`` hold on ``doc`` at ``now``, and the values it looked at."""
+    computed: dict[str, Any] = {}
+    condition = rule.condition
+    if condition is not None:
+        for call in condition.windows:
+            value = window_value(call, windows.get(call.series), now)
+            if value is not None:
+                computed[call.slot] = value
+        for rel in condition.related:
+            value = await related(rel)
+            if value is not None:
+                computed[rel.slot] = value
+    holds = condition.holds(doc, computed) if condition is not None else True
+    values = condition.values(doc, computed) if condition is not None else {}
+    if holds and rule.check is not None:
+        result = rule.check(TwinView(doc, windows, now))
+        if inspect.isawaitable(result):
+            result = await result
+        holds = bool(result)
+    return holds, values
+
+
+class TwinView:
+    """What a Python rule's check sees: the twin document and its recent windows.
+
+    >>> view.get("telemetry.temp"), view.avg("telemetry.temp", "5m")   # doctest: +SKIP
+    """
+
+    def __init__(
+        self, doc: dict[str, Any], windows: Mapping[str, SeriesWindow], now: float
+    ) -> None:
+        self.doc = doc
+        self.id: str = doc.get("id", "")
+        self.now = now
+        self._windows = windows
+
+    @property
+    def time(self) -> str:
+        return format_time(datetime.fromtimestamp(self.now, UTC))
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """A value by its condition path (``temp`` means ``reported.temp``)."""
+        value = lookup(self.doc, document_path(tuple(path.split("."))))
+        return default if is_missing(value) else value
+
+    def points(self, series: str, span: str | float) -> list[tuple[float, Any]]:
+        window = self._windows.get(series.replace(".", "/"))
+        if window is None:
+            return []
+        return window.points(self.now - _span(span), self.now)
+
+    def _stat(self, func: str, series: str, span: str | float) -> Any:
+        key = series.replace(".", "/")
+        call = WindowCall("", func, key, (), _span(span), "")
+        return window_value(call, self._windows.get(key), self.now)
+
+    def avg(self, series: str, span: str | float) -> float | None:
+        return self._stat("avg", series, span)  # type: ignore[no-any-return]
+
+    def min(self, series: str, span: str | float) -> float | None:
+        return self._stat("min", series, span)  # type: ignore[no-any-return]
+
+    def max(self, series: str, span: str | float) -> float | None:
+        return self._stat("max", series, span)  # type: ignore[no-any-return]
+
+    def sum(self, series: str, span: str | float) -> float | None:
+        return self._stat("sum", series, span)  # type: ignore[no-any-return]
+
+    def count(self, series: str, span: str | float) -> int:
+        return int(self._stat("count", series, span))
+
+    def rate(self, series: str, span: str | float) -> float | None:
+        """Change per second between the first and last point of the window."""
+        return self._stat("rate", series, span)  # type: ignore[no-any-return]
+
+
+def _span(span: str | float) -> float:
+    if isinstance(span, str):
+        return parse_duration(span).total_seconds()
+    return float(span)
