@@ -115,6 +115,7 @@ class Semantics:
                 self._descendants(element, limit)
             if element.cls == "Interface":
                 self._extends(element)
+                self.siblings.check_inherited(element)
             if element.cls == "Enum":
                 self._enum(element)
             self._semantic_types(element)

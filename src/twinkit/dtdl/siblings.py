@@ -22,9 +22,31 @@ _QT_CLASSES: dict[str, Any] = LANGUAGES["quantitativeTypes"]["classes"]
 class SiblingRules:
     def __init__(self, semantics: Semantics) -> None:
         self.semantics = semantics
-        self._claimed: dict[int, dict[tuple[str, str], Element]] = {}
+        self._owner: Element | None = None
 
-    def check(self, element: Element) -> None:
+    def check_inherited(self, interface: Element) -> None:
+        """Annotations an Interface inherits are checked against its own contents too."""
+        inherited = [c for c in self._inherited(interface) if c.cotypes]
+        if not inherited:
+            return
+        for content in inherited:
+            self.check(content, owner=interface)
+
+    def _inherited(self, interface: Element) -> list[Element]:
+        found: list[Element] = []
+        visited: set[str] = {interface.id}
+        stack = list(self.semantics.targets(interface, "extends"))
+        while stack and len(visited) < 64:
+            base = stack.pop()
+            if base.id in visited:
+                continue
+            visited.add(base.id)
+            found.extend(self.semantics.targets(base, "contents"))
+            stack.extend(self.semantics.targets(base, "extends"))
+        return found
+
+    def check(self, element: Element, owner: Element | None = None) -> None:
+        self._owner = owner
         lang = element.language
         for cotype in element.cotypes:
             entry = lang.classes.get(cotype, {})
@@ -42,10 +64,10 @@ class SiblingRules:
 
     def pool(self, element: Element) -> Iterator[Element]:
         """The element's siblings, including contents inherited by its Interface."""
-        parent = element.parent
+        parent = self._owner or element.parent
         if parent is None:
             return
-        prop = _prop_of(element)
+        prop = "contents" if self._owner is not None else _prop_of(element)
         seen: set[int] = {id(element)}
         stack = [parent]
         visited: set[str] = set()
@@ -99,7 +121,7 @@ class SiblingRules:
                 and other.values.get(ref) == target
                 and others
                 and others[0] == prop
-                and other.path < element.path
+                and (other.document, other.path) < (element.document, element.path)
             ):
                 self.semantics.error(
                     element,
