@@ -15,6 +15,7 @@ import contextlib
 import logging
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,11 @@ def say(line: str) -> None:
 
 async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or ``stop`` is set); raises :class:`TwinkitError` on start."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)  # from here on, a signal means "stop soon"
     address = parse_broker_url(options.mqtt) if options.mqtt else None
     embedded = not options.no_mqtt and address is None
     http_socket = _bind_http(options.host, options.port)
@@ -119,15 +125,19 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
                 uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
             )
             url = f"http://{_display_host(options.host)}:{options.port}"
-            say(url)
-            if address is not None:
-                say(address.url() + ("" if embedded else " (external broker)"))
             if options.demo and address is not None:
                 from twinkit.simulation.devices import start_demo_fleet
 
                 stack.push_async_callback(await start_demo_fleet(platform, address))
-                say(f"dashboard: {url}/  (a simulated fleet is streaming; Ctrl+C stops)")
-            await _run_uvicorn(server, http_socket, stop)
+
+            def ready() -> None:
+                say(url)
+                if address is not None:
+                    say(address.url() + ("" if embedded else " (external broker)"))
+                if options.demo:
+                    say(f"dashboard: {url}/  (a simulated fleet is streaming; Ctrl+C stops)")
+
+            await _run_uvicorn(server, http_socket, stop, ready)
     finally:
         http_socket.close()
 
@@ -180,39 +190,30 @@ def _display_host(host: str) -> str:
 
 
 async def _run_uvicorn(
-    server: uvicorn.Server, sock: socket.socket, stop: asyncio.Event | None
+    server: uvicorn.Server,
+    sock: socket.socket,
+    stop: asyncio.Event,
+    ready: Callable[[], None],
 ) -> None:
     """uvicorn without its own signal capture: we shut the MQTT side down after it."""
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
 
-    def exit_soon() -> None:
+    async def watch() -> None:
+        await stop.wait()
         server.should_exit = True
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, exit_soon)
-            installed.append(sig)
-    watcher: asyncio.Task[None] | None = None
-    if stop is not None:
-
-        async def watch() -> None:
-            await stop.wait()
-            exit_soon()
-
-        watcher = asyncio.create_task(watch())
+    watcher = asyncio.create_task(watch())
     try:
         config = server.config
         if not config.loaded:
             config.load()
         server.lifespan = config.lifespan_class(config)
         await server.startup(sockets=[sock])
-        if server.should_exit:
+        if not server.started:
+            if stop.is_set():
+                return
             raise CannotStart("the HTTP server could not start (see the log above)")
+        ready()
         await server.main_loop()
         await server.shutdown(sockets=[sock])
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        if watcher is not None:
-            watcher.cancel()
+        watcher.cancel()

@@ -80,6 +80,7 @@ class MqttConnector:
         self._sink: MetricsSink | None = None
         self._pushed: dict[str, int] = {}
         link = self.link
+        link.before_messages.append(self.ingest.new_epoch)
         link.route(STATUS_PATTERN, self._status)
         link.route(RESPONSE_PATTERN, self.commands.receive_response)
         for pattern in self.mappers.patterns:

@@ -2,8 +2,11 @@
 
 A QoS 1 message is redelivered (with the DUP flag and the same packet id) when the
 broker did not see our acknowledgement, e.g. after a crash between commit and ack.
-Every applied message leaves its key in the event's ``context.correlation_id``, so
-after a restart the window of a twin is warmed from the tail of its journal.
+Every applied message leaves its key in the event's ``context.correlation_id``. After
+a restart or a reconnect, the first redelivery for a twin reads the keys of the
+journal events committed *before* that connection began (``restore``): a redelivery
+can only be of a message applied then, and there are at most as many as the broker
+lets be in flight unacknowledged (1000 with twinkit's Mosquitto settings).
 Keys: ``msg:{msg_id}`` when the payload names one, else ``mqtt:{packet id}:{crc32}``.
 """
 
@@ -34,22 +37,34 @@ class RecentIds:
         self._windows: OrderedDict[str, OrderedDict[str, asyncio.Future[None] | None]] = (
             OrderedDict()
         )
-        self.warmed: set[str] = set()
+        # per twin, keys of events committed before the current connection (see module text)
+        self.restored: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._max_restored = 1000
 
     def get(self, twin: str, key: str) -> tuple[bool, asyncio.Future[None] | None]:
         """Whether ``key`` was seen for ``twin``, and the write to wait for if still running."""
         window = self._windows.get(twin)
-        if window is None or key not in window:
-            return False, None
-        return True, window[key]
+        if window is not None and key in window:
+            return True, window[key]
+        restored = self.restored.get(twin)
+        return (restored is not None and key in restored), None
+
+    def restore(self, twin: str, keys: frozenset[str]) -> None:
+        self.restored[twin] = keys
+        self.restored.move_to_end(twin)
+        while len(self.restored) > self._max_restored:
+            self.restored.popitem(last=False)
+
+    def new_epoch(self) -> None:
+        """A new connection: redeliveries may now be of anything applied before it."""
+        self.restored.clear()
 
     def add(self, twin: str, key: str, write: asyncio.Future[None] | None = None) -> None:
         window = self._windows.get(twin)
         if window is None:
             window = self._windows[twin] = OrderedDict()
             while len(self._windows) > self._max_twins:
-                old, _ = self._windows.popitem(last=False)
-                self.warmed.discard(old)
+                self._windows.popitem(last=False)
         else:
             self._windows.move_to_end(twin)
         window[key] = write

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import ssl
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as paho
@@ -79,6 +79,10 @@ class MqttLink:
         self.connected = asyncio.Event()
         self.connects = 0
         self.on_connect: list[Callable[[], None]] = []
+        # awaited on every (re)connect before any message of that connection is routed
+        self.before_messages: list[Callable[[], Awaitable[None]]] = []
+        self._held = False
+        self._hooks: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inbox: deque[paho.MQTTMessage] = deque()
         self._manual_ack = manual_ack
@@ -184,6 +188,24 @@ class MqttLink:
     # -- loop thread ----------------------------------------------------------------------
     def _set_connected(self) -> None:
         self.connects += 1
+        if self.before_messages:
+            self._held = True
+            self._hooks = asyncio.ensure_future(self._run_hooks())
+        else:
+            self._announce()
+
+    async def _run_hooks(self) -> None:
+        try:
+            for hook in self.before_messages:
+                await hook()
+        except Exception:
+            log.exception("MQTT connect hook failed")
+        finally:
+            self._held = False
+            self._announce()
+            self._drain()
+
+    def _announce(self) -> None:
         self.connected.set()
         for callback in self.on_connect:
             try:
@@ -192,6 +214,8 @@ class MqttLink:
                 log.exception("MQTT on-connect callback failed")
 
     def _drain(self) -> None:
+        if self._held:
+            return  # resumed by _run_hooks
         inbox = self._inbox
         routes = self.routes
         # A bounded slice per turn, so a flood cannot starve the rest of the loop.

@@ -44,6 +44,10 @@ from twinkit.platform import Platform
 
 log = logging.getLogger("twinkit.ingest")
 
+# journal events read back per twin on its first redelivery after a (re)connect: more than
+# the broker ever has in flight unacknowledged to us (Mosquitto: max_inflight_messages)
+RESTORE = 4096
+
 Ack = Callable[[Message], None]
 
 
@@ -100,6 +104,8 @@ class Ingest:
         self._ack = ack
         self._buckets = TokenBuckets(self.settings.device_rate, self.settings.device_burst)
         self._creating: dict[str, asyncio.Future[None]] = {}
+        self._restoring: dict[str, asyncio.Future[None]] = {}
+        self._epoch_seq = 0
         self._tasks: set[asyncio.Task[bool]] = set()
         self._on_seen = on_seen
 
@@ -148,7 +154,7 @@ class Ingest:
                     if write is not None:
                         writes.append(write)
                     continue
-            checked = message.dup and key is not None and signal.twin not in self.recent.warmed
+            checked = message.dup and key is not None and signal.twin not in self.recent.restored
             coro = (
                 self._apply_checked(signal, key, parts)  # type: ignore[arg-type]
                 if checked
@@ -198,8 +204,8 @@ class Ingest:
 
     # -- writes ---------------------------------------------------------------------------
     async def _apply_checked(self, signal: Signal, key: str, parts: list[str]) -> bool:
-        """A redelivery for a twin whose window was lost (restart): read the journal tail first."""
-        await self._warm(signal.twin)
+        """A redelivery for a twin not yet restored in this connection: read its journal first."""
+        await self._restore(signal.twin)
         seen, write = self.recent.get(signal.twin, key)
         if seen:
             self.stats.counters["duplicates"] += 1
@@ -209,22 +215,36 @@ class Ingest:
         self.recent.add(signal.twin, key, asyncio.current_task())
         return await self._apply(signal, key, parts)
 
-    async def _warm(self, twin: str) -> None:
-        self.recent.warmed.add(twin)
-        try:
-            state = await self.platform.twins.get(twin)
-        except NotFound:
-            return
-        tail = self.settings.dedupe_window
-        events = await self.platform.journal.events(
-            twin, after_revision=max(0, state.revision - tail), limit=tail
-        )
-        for event in events:
-            cid = event.context.correlation_id
-            if cid.startswith(KEY_PREFIXES):
-                seen, _ = self.recent.get(twin, cid)
-                if not seen:
-                    self.recent.add(twin, cid)
+    async def new_epoch(self) -> None:
+        """Call on every (re)connect, before messages flow: fixes the restore horizon."""
+        self._epoch_seq = await self.platform.store.last_seq()
+        self.recent.new_epoch()
+        self._restoring.clear()
+
+    async def _restore(self, twin: str) -> None:
+        running = self._restoring.get(twin)
+        if running is None:
+            running = self._restoring[twin] = asyncio.ensure_future(self._read_keys(twin))
+        await running
+
+    async def _read_keys(self, twin: str) -> None:
+        """Keys of ``twin``'s last RESTORE events committed before this connection began."""
+        epoch = self._epoch_seq
+        size = 512
+        old: list[str] = []
+        while True:
+            try:
+                state = await self.platform.twins.get(twin)
+            except NotFound:
+                break
+            start = max(0, state.revision - size)
+            events = await self.platform.journal.events(twin, after_revision=start, limit=size)
+            old = [e.context.correlation_id for e in events if e.seq <= epoch]
+            if len(old) >= RESTORE or start == 0 or size >= 8 * RESTORE:
+                break
+            size *= 4
+        keys = frozenset(k for k in old[-RESTORE:] if k.startswith(KEY_PREFIXES))
+        self.recent.restore(twin, keys)
 
     async def _apply(self, signal: Signal, key: str | None, parts: list[str]) -> bool:
         """Write one signal; True when the message may be acknowledged."""
