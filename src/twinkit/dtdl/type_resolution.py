@@ -262,6 +262,19 @@ class TypeResolver(WalkerState):
         return merged
 
 
+_REQUIRED: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+
+
+def required_rules(constraints: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The rules with a minimum count, for a (cached, never mutated) constraints table."""
+    found = _REQUIRED.get(id(constraints))
+    if found is None:
+        found = _REQUIRED[id(constraints)] = [
+            (term, rule) for term, rule in constraints.items() if rule.get("min", 0) >= 1
+        ]
+    return found
+
+
 def reserved_prefixes(lang: Language) -> tuple[str, ...]:
     prefixes: list[str] = ["dtmi:dtdl:", "dtmi:standard:"]
     for name in lang.names:

@@ -23,7 +23,12 @@ from twinkit.dtdl.elements import (
     instance_class,
     is_subclass,
 )
-from twinkit.dtdl.type_resolution import TypeResolver, cotype_props, reserved_prefixes
+from twinkit.dtdl.type_resolution import (
+    TypeResolver,
+    cotype_props,
+    required_rules,
+    reserved_prefixes,
+)
 from twinkit.dtdl.walker_state import compiled, pointer_join
 from twinkit.model.errors import pointer
 
@@ -166,8 +171,8 @@ class Walker(ContextReader, TypeResolver):
             if value is not None or "datatype" not in constraints[term]:
                 seen.add(term)
             self._value(element, term, constraints[term], value, where, ctx)
-        for term, rule in constraints.items():
-            if term not in seen and rule.get("min", 0) >= 1:
+        for term, rule in required_rules(constraints):
+            if term not in seen:
                 literal = rule.get("kind") == "literal" or "datatype" in rule
                 name = "missingLiteralProperty" if literal else "missingObjectProperty"
                 if rule.get("cotype"):
@@ -397,7 +402,8 @@ class Walker(ContextReader, TypeResolver):
             )
         found = [f for f in found if f != ""]
         element.children[term] = found
-        self._unique(element, term, rule, found, where)
+        if "unique" in rule and len(found) > 1:
+            self._unique(element, term, rule, found, where)
 
     def _reference(
         self,
