@@ -330,5 +330,3 @@ def redact_event(event: Mapping[str, Any], decisions: Decisions) -> dict[str, An
         alert_id = (alert.get("id") if isinstance(alert, dict) else None) or data.get("id") or ""
         return dict(event) if decisions.can(READ, "twin", ("alerts", str(alert_id))) else None
     return dict(event) if decisions.can_all(READ, "twin") else None
-
-

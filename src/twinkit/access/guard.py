@@ -1,0 +1,158 @@
+"""What the HTTP layer needs from access control, bound to one platform and one auth file.
+
+A :class:`Guard` answers the middleware's questions: who is calling, in which
+context a twin is (its model and tenant, looked up from the engine's cache), and
+whether a principal holds a permission anywhere at all (the gate for list and
+query routes, so a subject with no grant gets 403 rather than an empty list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from twinkit.access.audit import AuditEntry, AuditLog, now_iso
+from twinkit.access.config import AuthConfig
+from twinkit.access.evaluator import Decisions, Evaluator
+from twinkit.access.policy import Permission, Resource
+from twinkit.access.principal import Principal
+from twinkit.access.ratelimit import RateLimiter
+from twinkit.model.errors import NotFound, TwinkitError
+
+if TYPE_CHECKING:
+    from twinkit.platform import Platform
+
+
+class Unauthenticated(TwinkitError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(TwinkitError):
+    code = "forbidden"
+    status = 403
+
+
+class TooManyRequests(TwinkitError):
+    code = "too_many_requests"
+    status = 429
+
+
+@dataclass(slots=True)
+class Guard:
+    platform: Platform
+    config: AuthConfig
+    audit: AuditLog
+    authorize: bool = True  # False: authenticate and audit only (the bench's baseline)
+    evaluator: Evaluator = field(init=False)
+    limiter: RateLimiter | None = field(init=False)
+    _gates: dict[tuple[frozenset[str], int, str], bool] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.evaluator = self.config.evaluator()
+        rate = self.config.rate
+        self.limiter = RateLimiter(rate, self.config.burst or rate) if rate else None
+
+    def reload(self, config: AuthConfig) -> None:
+        """Swap in a changed auth file (new tokens, policies) without restarting."""
+        self.config = config
+        self.__post_init__()
+        self._gates.clear()
+
+    # -- who -------------------------------------------------------------------------------
+
+    def authenticate(self, credential: str | None) -> Principal:
+        if not credential:
+            raise Unauthenticated("this endpoint needs a bearer token (Authorization header)")
+        principal = self.config.authenticate(credential)
+        if principal is None:
+            raise Unauthenticated("the bearer token is not valid (unknown, expired or revoked)")
+        return principal
+
+    def spend(self, principal: Principal) -> float:
+        """Seconds to wait when over the rate limit, 0.0 when the request may go on."""
+        if self.limiter is None and principal.rate is None:
+            return 0.0
+        if self.limiter is None:
+            self.limiter = RateLimiter(principal.rate or 1.0, principal.burst or 1.0)
+        return self.limiter.take(principal.id, principal.rate, principal.burst)
+
+    # -- where -----------------------------------------------------------------------------
+
+    async def model_of(self, twin: str) -> str | None:
+        try:
+            return (await self.platform.twins.get(twin)).model
+        except NotFound:
+            return None
+
+    async def twin(self, principal: Principal, twin: str, model: str | None = None) -> Decisions:
+        """The principal's decisions on one twin (its stored model unless ``model`` is given)."""
+        if model is None:
+            model = await self.model_of(twin)
+        return self.evaluator.decisions(principal, twin=twin, model=model)
+
+    def model(self, principal: Principal, dtmi: str | None) -> Decisions:
+        return self.evaluator.for_model(principal, dtmi)
+
+    def everywhere(self, principal: Principal) -> Decisions:
+        return self.evaluator.decisions(principal)
+
+    def holds_anywhere(self, principal: Principal, permission: Permission, kind: str) -> bool:
+        """Does any policy (of any scope) grant this principal ``permission`` on ``kind``?"""
+        key = (principal.subjects, int(permission), kind)
+        known = self._gates.get(key)
+        if known is None:
+            known = any(
+                rule.grant & permission
+                for policy in self.evaluator.policies
+                for entry in policy.entries
+                if entry.subjects & principal.subjects
+                for rule in entry.rules
+                if rule.resource.type == kind
+            )
+            self._gates[key] = known
+        return known
+
+    def require(self, allowed: bool, permission: Permission, resource: str | Resource) -> None:
+        if not allowed and self.authorize:
+            raise Forbidden(f"{permission.name} on {resource} is not granted to you", "")
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def record(
+        self,
+        principal: Principal | None,
+        action: str,
+        outcome: str,
+        status: int,
+        *,
+        resource: str = "",
+        twin: str | None = None,
+        client: str | None = None,
+        reason: str = "",
+    ) -> None:
+        tenant = principal.tenant if principal is not None else None
+        if twin is not None:
+            tenant = self.config.tenants.of_twin(twin) or tenant
+        self.audit.record(
+            AuditEntry(
+                now_iso(),
+                principal.id if principal is not None else "anonymous",
+                action,
+                outcome,
+                status,
+                resource,
+                twin,
+                tenant,
+                client,
+                reason,
+            )
+        )
+
+
+def client_of(scope: MutableMapping[str, Any]) -> str | None:
+    client = scope.get("client")
+    if not client:
+        return None
+    return f"{client[0]}:{client[1]}"
