@@ -102,6 +102,21 @@ VALID: dict[str, list[dict[str, Any]]] = {
             contents=[{"@type": ["Telemetry", "Historized"], "name": "t", "schema": "double"}],
         )
     ],
+    "inherited annotation": [
+        interface(
+            "dtmi:test:Base;1",
+            [
+                {
+                    "@type": ["Property", "ValueAnnotation"],
+                    "name": "note",
+                    "annotates": "speed",
+                    "schema": "string",
+                }
+            ],
+            context=[V3, ANNOTATION],
+        ),
+        interface(contents=[prop("speed")], extends="dtmi:test:Base;1"),
+    ],
     "mqtt interface": [
         interface(
             context=[V3, MQTT],
@@ -339,6 +354,133 @@ INVALID: dict[str, tuple[list[Any], str]] = {
             )
         ],
         "matchingPropertyNotSupplemental",
+    ),
+    "local term definition": (
+        [interface(context=[V3, {"foo": "http:no-slashes"}])],
+        "localTermDefinitionInvalidUri",
+    ),
+    "v3 element inside v2": (
+        [interface(context=V2, contents=[prop(**{"@context": V3})])],
+        "disallowedVersionDefinition",
+    ),
+    "unknown extension version": (
+        [interface(context=[V3, "dtmi:dtdl:extension:historization;99"])],
+        "unresolvableContextVersion",
+    ),
+    "annotation of an annotation": (
+        [
+            interface(
+                context=[V3, ANNOTATION],
+                contents=[
+                    prop("a"),
+                    {
+                        "@type": ["Property", "ValueAnnotation"],
+                        "name": "b",
+                        "annotates": "a",
+                        "schema": "string",
+                    },
+                    {
+                        "@type": ["Property", "ValueAnnotation"],
+                        "name": "c",
+                        "annotates": "b",
+                        "schema": "string",
+                    },
+                ],
+            )
+        ],
+        "disallowedType",
+    ),
+    "annotation of a command": (
+        [
+            interface(
+                context=[V3, ANNOTATION],
+                contents=[
+                    {"@type": "Command", "name": "go"},
+                    {
+                        "@type": ["Property", "ValueAnnotation"],
+                        "name": "note",
+                        "annotates": "go",
+                        "schema": "string",
+                    },
+                ],
+            )
+        ],
+        "notSiblingRequiredType",
+    ),
+    "override with the wrong unit enum": (
+        [
+            interface(
+                context=[V3, QT, ANNOTATION, OVERRIDING],
+                contents=[
+                    {
+                        "@type": ["Property", "Temperature"],
+                        "name": "t",
+                        "schema": "double",
+                        "unit": "degreeCelsius",
+                    },
+                    {
+                        "@type": ["Property", "ValueAnnotation", "Override"],
+                        "name": "u",
+                        "annotates": "t",
+                        "overrides": "unit",
+                        "schema": "LengthUnit",
+                    },
+                ],
+            )
+        ],
+        "siblingPropertyMismatch",
+    ),
+    "two overrides of one property": (
+        [
+            interface(
+                context=[V3, QT, ANNOTATION, OVERRIDING],
+                contents=[
+                    {
+                        "@type": ["Property", "Temperature"],
+                        "name": "t",
+                        "schema": "double",
+                        "unit": "degreeCelsius",
+                    },
+                    {
+                        "@type": ["Property", "ValueAnnotation", "Override"],
+                        "name": "u1",
+                        "annotates": "t",
+                        "overrides": "unit",
+                        "schema": "TemperatureUnit",
+                    },
+                    {
+                        "@type": ["Property", "ValueAnnotation", "Override"],
+                        "name": "u2",
+                        "annotates": "t",
+                        "overrides": "unit",
+                        "schema": "TemperatureUnit",
+                    },
+                ],
+            )
+        ],
+        "multipleReference",
+    ),
+    "duplicate mqtt index": (
+        [
+            interface(
+                context=[V3, MQTT],
+                contents=[
+                    {
+                        "@type": ["Telemetry", "Indexed"],
+                        "name": "a",
+                        "schema": "double",
+                        "index": 1,
+                    },
+                    {
+                        "@type": ["Telemetry", "Indexed"],
+                        "name": "b",
+                        "schema": "double",
+                        "index": 1,
+                    },
+                ],
+            )
+        ],
+        "nonUniquePropertyValue",
     ),
     "cross-partition reference": (
         [
