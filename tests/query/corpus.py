@@ -835,3 +835,15 @@ CORPUS: list[tuple[str, Any]] = [
     ("SELECT * FROM RELATIONSHIPS R WHERE R.$bogus = 1", Error("unknown relationship property")),
     ("", Error("empty")),
 ]
+
+CORPUS += [
+    # ADT allows IS_OF_MODEL without the alias when the query binds one twin
+    (
+        f"SELECT T.$dtId FROM DIGITALTWINS T WHERE IS_OF_MODEL('{P}Tank;1')",
+        col("$dtId", "tank-1", "tank-2"),
+    ),
+    (
+        f"SELECT C.$dtId FROM DIGITALTWINS T JOIN C RELATED T.feeds WHERE IS_OF_MODEL({PUMP})",
+        Error("name the twin"),
+    ),
+]

@@ -353,6 +353,9 @@ class Planner:
                 )
             slot = target.slot
             args.pop(0)
+        twins = [i for i, s in enumerate(self._slots) if s.kind == TWIN]
+        if slot is None and self._implicit is None and len(twins) == 1:
+            slot = twins[0]
         if slot is None:
             if self._implicit is None or self._slots[self._implicit].kind != TWIN:
                 raise ValidationFailed(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from twinkit.model.errors import ValidationFailed
 from twinkit.model.interface import ModelRegistry
 from twinkit.query.evaluate import truth
 from twinkit.query.parser import parse_predicate
@@ -25,7 +26,11 @@ _registry: ModelRegistry | None = None
 @lru_cache(maxsize=1024)
 def compile_predicate(text: str) -> Predicate:
     """Compile ``text`` once; the result is a pure function of the twin document."""
-    condition = plan_predicate(parse_predicate(text), _registry)
+    try:
+        condition = plan_predicate(parse_predicate(text), _registry)
+    except ValidationFailed as exc:
+        exc.path = "/condition"
+        raise
 
     def predicate(doc: dict[str, Any]) -> bool:
         return truth(condition, (doc,)) is True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -22,7 +22,7 @@ from twinkit.query.evaluate import evaluate
 from twinkit.query.graph import Graph, current_states, states_as_of
 from twinkit.query.indexes import ensure_path_indexes
 from twinkit.query.parser import parse_query
-from twinkit.query.plan import Plan, plan_query
+from twinkit.query.plan import plan_query
 from twinkit.query.sql import compile_plan
 from twinkit.storage.sqlite import SQLiteStore
 
@@ -48,7 +48,6 @@ class Query:
 
     platform: Platform
     page_size: int = DEFAULT_PAGE
-    _plans: dict[str, Plan] = field(default_factory=dict)
 
     async def run(
         self, text: str, continuation: str | None = None, max_items: int | None = None
