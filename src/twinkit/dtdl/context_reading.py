@@ -64,9 +64,11 @@ class ContextReader(WalkerState):
                         "unrecognizedContextVersion", f"unknown DTDL version {found}", where
                     )
                     return None
-                seen_here = any(DTDL_CONTEXT.match(str(x)) for x in items[:index])
-                if (extensions and outer is None and found >= 3 and version is None) or (
-                    seen_here and len(extensions) > (len(outer.language.names) - 1 if outer else 0)
+                earlier = [str(x) for x in items[:index]]
+                dtdl_before = any(DTDL_CONTEXT.match(x) for x in earlier)
+                affiliates = [x for x in earlier if not DTDL_CONTEXT.match(x)]
+                if any(extension_name(x) != "iotcentral" for x in affiliates) or (
+                    dtdl_before and affiliates
                 ):
                     self._error(
                         "dtdlContextFollowsAffiliate",

@@ -418,7 +418,7 @@ class LiteralChecker:
                         return None
                     entries.append((item.get("@language", "en"), item["@value"]))
                 elif isinstance(item, dict):
-                    if item:
+                    if any(not str(key).startswith("@") for key in item):
                         self._error(
                             "langStringElementInvalidProp",
                             f"{term!r} element is a language map",

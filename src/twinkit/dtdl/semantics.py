@@ -146,6 +146,7 @@ class Semantics:
             and not excluded
             and max_depth is None
             and (len(self.elements) <= int(max_count))
+            and not any(c.cls == "Component" for c in self.targets(root, "contents"))
         ):
             return  # cannot exceed the count; cycles are caught by the depth/type limits
         count = 0

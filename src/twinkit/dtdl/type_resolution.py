@@ -200,7 +200,18 @@ class TypeResolver(WalkerState):
         entry = lang.classes.get(cotype)
         applies = _applies_to(lang, cotype)
         newer = lang.version == 2 and entry is not None and entry.get("version") == 3
-        if applies is None or newer or not any(is_subclass(lang, cls, a) for a in applies):
+        fits = applies is not None and any(is_subclass(lang, cls, a) for a in applies)
+        versioned = entry is not None and entry.get("appliesToVersioned")
+        if newer and fits and not versioned:
+            self._error(
+                "invalidCotypeVersion",
+                f"{cotype} applies only to DTDL v3 elements",
+                where,
+                identifier,
+                value=cotype,
+            )
+            return False
+        if applies is None or newer or not fits:
             self._error(
                 "invalidCotype",
                 f"{cotype} cannot be applied to a {cls}",
@@ -273,6 +284,12 @@ def required_rules(constraints: dict[str, dict[str, Any]]) -> list[tuple[str, di
             (term, rule) for term, rule in constraints.items() if rule.get("min", 0) >= 1
         ]
     return found
+
+
+ALL_RESERVED: tuple[str, ...] = tuple(
+    sorted({p for lang in LANGUAGES.values() for p in lang["global"].get("reservedPrefix", [])})
+)
+"""Identifier prefixes that belong to DTDL or a known affiliate; users cannot define them."""
 
 
 def reserved_prefixes(lang: Language) -> tuple[str, ...]:

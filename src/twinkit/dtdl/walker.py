@@ -24,6 +24,7 @@ from twinkit.dtdl.elements import (
     is_subclass,
 )
 from twinkit.dtdl.type_resolution import (
+    ALL_RESERVED,
     TypeResolver,
     cotype_props,
     required_rules,
@@ -34,6 +35,7 @@ from twinkit.model.errors import pointer
 
 MAX_NESTING = 64
 """JSON nesting deeper than this is refused outright (guards recursion on hostile input)."""
+DTDL_CONTEXT_3PLUS = re.compile(r"^dtmi:dtdl:context;([3-9]|[1-9][0-9]+)")
 _KEYWORDS = frozenset({"@id", "@type", "@context"})
 _NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?$")
 
@@ -57,6 +59,9 @@ class Walker(ContextReader, TypeResolver):
             return
         if "@context" not in obj:
             self._error("missingContext", "a top-level element needs an @context", path)
+            inner = obj.get("@graph")
+            if isinstance(inner, dict) and DTDL_CONTEXT_3PLUS.match(str(inner.get("@context"))):
+                self._error("topLevelGraphDisallowed", "@graph is not allowed in DTDL", path)
             return
         if "@graph" in obj:
             self._error("topLevelGraphDisallowed", "@graph is not allowed in DTDL", path)
@@ -183,6 +188,7 @@ class Walker(ContextReader, TypeResolver):
                 elif (
                     term == site.get("dictionaryKey")
                     and lang.version == 2
+                    and term not in obj
                     and (set(obj) - {"@id", "@type", "@context"})
                 ):
                     self._error(
@@ -506,6 +512,16 @@ class Walker(ContextReader, TypeResolver):
             return None
         pattern = rule.get("pattern")
         good = compiled(pattern).match(item) if pattern else self._id_pattern(lang).match(item)
+        if item.startswith("dtmi:") and good and item.startswith(ALL_RESERVED):
+            self._error(
+                "undefinedReservedId",
+                f"{item!r} uses a reserved prefix but is not defined",
+                at,
+                element.id,
+                secondary=item,
+                prop=term,
+            )
+            return ""
         if item.startswith("dtmi:") and good:
             if allowed_in is not None:
                 self._error(
