@@ -84,7 +84,7 @@ class Semantics:
                 )
                 continue
             version = target.language.version
-            if ref.versions and version not in ref.versions and max(ref.versions) < 4:
+            if ref.versions and version not in ref.versions and ref.source.language.version < 4:
                 self.error(
                     ref.source,
                     "disallowedVersionReference",
