@@ -49,6 +49,7 @@ class Will:
 
 
 DRAIN_SLICE = 2000
+ROUTE_CACHE = 200_000
 
 Receiver = Callable[[Message, list[str]], None]
 
@@ -82,6 +83,8 @@ class MqttLink:
         # awaited on every (re)connect before any message of that connection is routed
         self.before_messages: list[Callable[[], Awaitable[None]]] = []
         self._held = False
+        # topic -> its route: a device publishes on the same few topics all day
+        self._route_of: dict[str, Route | None] = {}
         self._hooks: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inbox: deque[paho.MQTTMessage] = deque()
@@ -117,6 +120,7 @@ class MqttLink:
     def route(self, pattern: str, receiver: Receiver, qos: int = 1) -> None:
         """Deliver messages matching ``pattern`` to ``receiver``, called on the loop."""
         self.routes.append(Route(TopicFilter(pattern), qos, receiver))
+        self._route_of.clear()
         if self.connected.is_set():
             self.client.subscribe(pattern, qos)
 
@@ -213,11 +217,17 @@ class MqttLink:
             except Exception:
                 log.exception("MQTT on-connect callback failed")
 
+    def _find_route(self, parts: list[str]) -> Route | None:
+        for route in self.routes:
+            if route.filter.match_levels(parts) is not None:
+                return route
+        return None
+
     def _drain(self) -> None:
         if self._held:
             return  # resumed by _run_hooks
         inbox = self._inbox
-        routes = self.routes
+        route_of = self._route_of
         # A bounded slice per turn, so a flood cannot starve the rest of the loop.
         for _ in range(DRAIN_SLICE):
             if not inbox:
@@ -226,16 +236,21 @@ class MqttLink:
             topic = raw.topic
             parts = topic.split("/")
             message = Message(topic, bytes(raw.payload), raw.qos, raw.mid, raw.dup, raw.retain)
-            for route in routes:
-                if route.filter.match_levels(parts) is not None:
-                    try:
-                        route.receiver(message, parts)
-                    except Exception:
-                        log.exception("MQTT receiver failed on %s", topic)
-                        self.ack(message)
-                    break
-            else:
+            try:
+                route = route_of[topic]
+            except KeyError:
+                route = self._find_route(parts)
+                if len(route_of) > ROUTE_CACHE:
+                    route_of.clear()
+                route_of[topic] = route
+            if route is None:
                 self.ack(message)
+            else:
+                try:
+                    route.receiver(message, parts)
+                except Exception:
+                    log.exception("MQTT receiver failed on %s", topic)
+                    self.ack(message)
             inbox.popleft()
         if inbox and self._loop is not None:
             self._loop.call_soon(self._drain)
