@@ -69,8 +69,9 @@ def run_detector(
         times = [parse_time(s) for s in stamps]
         step = detector.process_one
         start = time.perf_counter()
-        scores = [step({"value": v}, t) for v, t in zip(values, times, strict=True)]
+        raw = [step({"value": v}, t) for v, t in zip(values, times, strict=True)]
         elapsed += time.perf_counter() - start
+        scores = [float(f"{s:.6f}") for s in raw]  # score exactly what the result file says
         values_seen += len(values)
         results.append(SeriesResult(rel, times, scores, limits))
         category, file = rel.split("/", 1)
