@@ -25,6 +25,7 @@ import asyncio
 import builtins
 import contextlib
 import logging
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +35,7 @@ import orjson
 
 from twinkit.bus import Filter, Unsubscribe
 from twinkit.history.series import points_of
-from twinkit.model.errors import Conflict, NotFound
+from twinkit.model.errors import Conflict, NotFound, TwinkitError
 from twinkit.model.events import Event, EventKind
 from twinkit.platform import Platform
 from twinkit.rules.actions import Actuator, CommandSender, Firing
@@ -44,7 +45,7 @@ from twinkit.rules.rule import Check, Rule, parse_rule, python_rule
 from twinkit.rules.tracking import Hold, judge, window_series
 from twinkit.rules.windows import SeriesWindow, aggregate
 from twinkit.storage.ports import Batch
-from twinkit.twins.state import TwinState
+from twinkit.twins.state import TwinState, apply
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class RuleEngine:
         alerts: Alerts | None = None,
         tick: float = 1.0,
         max_pending: int = 100_000,
+        max_states: int = 50_000,
         persist: bool = True,
     ) -> None:
         self.platform = platform
@@ -86,7 +88,9 @@ class RuleEngine:
         self._keep: dict[str, float] = {}  # series → longest window over it
         self._windows: dict[tuple[str, str], SeriesWindow] = {}
         self._holds: dict[tuple[str, str], Hold] = {}  # (rule, twin)
-        self._dirty: dict[str, float] = {}  # twin → newest sample time to evaluate at
+        self._pending: deque[tuple[Event, float]] = deque()  # (event, its sample time)
+        self._states: OrderedDict[str, TwinState] = OrderedDict()  # folded here, per event
+        self._max_states = max_states
         self._neighbours: set[str] = set()  # twins whose related twins must be re-evaluated
         self._wake = asyncio.Event()
         self._tick = tick
@@ -128,7 +132,7 @@ class RuleEngine:
     async def settle(self) -> None:
         """Wait until every change seen so far is evaluated and its actions have run."""
         await self.platform.flush()
-        while self._dirty or self._neighbours or self._busy or self._actions:
+        while self._pending or self._neighbours or self._busy or self._actions:
             if self._actions:
                 await asyncio.gather(*list(self._actions), return_exceptions=True)
             else:
@@ -277,14 +281,15 @@ class RuleEngine:
                     window = self._windows[(twin, series)] = SeriesWindow(keep)
                 window.add(t, value)
             moment = t
-        if twin not in self._dirty and len(self._dirty) >= self._max_pending:
+        if len(self._pending) >= self._max_pending:
             self.dropped += 1
+            self._states.pop(twin, None)  # its next event reloads the twin
             return
-        self._dirty[twin] = max(self._dirty.get(twin, moment), moment)
+        self._pending.append((event, moment))
         self._wake.set()
 
     def _forget(self, twin: str) -> None:
-        self._dirty.pop(twin, None)
+        self._states.pop(twin, None)
         self._windows = {k: w for k, w in self._windows.items() if k[0] != twin}
         self._holds = {k: h for k, h in self._holds.items() if k[1] != twin}
 
@@ -306,16 +311,44 @@ class RuleEngine:
                 self._busy = False
 
     async def evaluate_pending(self) -> None:
-        """Evaluate every twin changed since the last call (the background task's work)."""
+        """Evaluate every change seen since the last call (the background task's work).
+
+        Each event is evaluated on the twin exactly as that event left it (the engine folds
+        the journal events itself), so a dip between two samples is never skipped, however
+        far behind the engine runs.
+        """
+        while self._pending:
+            event, moment = self._pending.popleft()
+            state = await self._state_after(event)
+            if state is not None:
+                await self.evaluate_twin(event.twin, moment, state)
         while self._neighbours:
             changed, self._neighbours = self._neighbours, set()
             for twin in changed:
                 for other in await self._dependents(twin):
-                    self._dirty.setdefault(other, self._now())
-        while self._dirty:
-            dirty, self._dirty = self._dirty, {}
-            for twin, moment in dirty.items():
-                await self.evaluate_twin(twin, moment)
+                    await self.evaluate_twin(other, self._now())
+
+    async def _state_after(self, event: Event) -> TwinState | None:
+        """The twin right after ``event``, or None when a newer state was already judged."""
+        state = self._states.get(event.twin)
+        if state is not None and state.revision + 1 == event.revision:
+            state = apply(state, event)
+        elif state is not None and state.revision >= event.revision:
+            return None
+        else:  # first sight of the twin, or events were dropped: read it as of this event
+            try:
+                state = await self.platform.journal.as_of(event.twin, revision=event.revision)
+            except TwinkitError:
+                self._forget(event.twin)
+                return None
+        self._remember(state)
+        return state
+
+    def _remember(self, state: TwinState) -> None:
+        self._states[state.id] = state
+        self._states.move_to_end(state.id)
+        while len(self._states) > self._max_states:
+            self._states.popitem(last=False)
 
     async def check_timers(self) -> None:
         """Complete every ``for:`` that has run out by the platform clock (called each tick)."""
@@ -365,12 +398,14 @@ class RuleEngine:
         return found
 
     # -- evaluation ---------------------------------------------------------------------------
-    async def evaluate_twin(self, twin: str, moment: float) -> None:
-        try:
-            state = await self.platform.twins.get(twin)
-        except NotFound:
-            self._forget(twin)
-            return
+    async def evaluate_twin(self, twin: str, moment: float, state: TwinState | None = None) -> None:
+        """Judge every rule of ``twin`` at ``moment`` (its current state unless given)."""
+        if state is None:
+            try:
+                state = await self.platform.twins.get(twin)
+            except NotFound:
+                self._forget(twin)
+                return
         rules = self.rules_for(twin, state.model)
         if not rules:
             return
