@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twinkit.dtdl.building import build_interfaces
-from twinkit.dtdl.elements import Element
-from twinkit.dtdl.errors import PREFIX, ParsingError
+from twinkit.dtdl.errors import ParsingError
 from twinkit.dtdl.semantics import Semantics
 from twinkit.dtdl.walker import Walker
 from twinkit.model.interface import Interface
@@ -129,11 +128,3 @@ def _ordered(errors: list[ParsingError]) -> list[ParsingError]:
             seen.add(key)
             unique.append(error)
     return unique
-
-
-def rejects_with(result: ParseResult, name: str) -> bool:
-    """True when ``result`` holds an error with this short name (for tests and tools)."""
-    return any(e.validation_id == PREFIX + name for e in result.errors)
-
-
-__all__ = ["Element", "ParseOptions", "ParseResult", "Resolver", "parse"]

@@ -110,7 +110,6 @@ class Semantics:
                     prop=ref.prop,
                 )
         for element in self.elements:
-            entry = element.language.classes.get(element.cls, {})
             for limit in _limits(element):
                 self._descendants(element, limit)
             if element.cls == "Interface":
@@ -120,7 +119,6 @@ class Semantics:
                 self._enum(element)
             self._semantic_types(element)
             self.siblings.check(element)
-            del entry
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -366,16 +364,6 @@ def _partition(element: Element | None) -> Element | None:
     return None
 
 
-def element_prop(element: Element) -> str | None:
-    parent = element.parent
-    if parent is None:
-        return None
-    for prop, children in parent.children.items():
-        if any(child is element for child in children):
-            return prop
-    return None
-
-
 def _limits(element: Element, *, all_limits: bool = False) -> list[dict[str, Any]]:
     key = (id(element.language), element.cls, all_limits)
     cached = _LIMITS.get(key)
@@ -427,8 +415,3 @@ def _unit_enum(cotype: str) -> str | None:
         return None
     value = entry["props"].get("unit", {}).get("childOf")
     return value if isinstance(value, str) else None
-
-
-def _cotype_rules(lang: Any, cotype: str) -> dict[str, dict[str, Any]]:
-    entry = lang.classes.get(cotype)
-    return dict(entry["props"]) if entry else {}

@@ -8,7 +8,6 @@ property names, value shapes and counts). Rules that need other elements (refere
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from twinkit.dtdl.context import (
@@ -577,9 +576,6 @@ class Walker(ContextReader, TypeResolver):
                         value=value,
                     )
                 seen.add(marker)
-
-
-Visitor = Callable[[Element], None]
 
 
 def _segment_of(item: dict[str, Any]) -> str | None:
