@@ -11,7 +11,8 @@
    ``platform.twins.telemetry`` in-process with the same concurrency.
 3. Latency from a single-message POST to its Server-Sent Event, at a fixed request rate.
 
-Prints values/s for each path and the HTTP/in-process ratio.
+Prints values/s for each path and the HTTP/in-process ratio: the median of ``--rounds``
+rounds, each measuring the baseline and HTTP back to back (the machine is shared).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -76,10 +78,14 @@ async def platform_with_twins(path: Path, twins: int) -> Any:
 
 
 @asynccontextmanager
-async def serving(tk: Platform) -> Any:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+async def serving(tk: Platform, http_parser: str) -> Any:
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are
+    # TCP, and without it every small response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(tk), log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        create_app(tk), log_level="warning", access_log=False, lifespan="off", http=http_parser
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
@@ -236,52 +242,68 @@ async def in_client_process(
     return result
 
 
-def report(label: str, http_rate: float, base_rate: float, latencies: list[float]) -> None:
+def report(label: str, http_rates: list[float], base_rates: list[float]) -> None:
+    """Median of the rounds, with each round's ratio (the machine is shared: rounds vary)."""
+    ratios = [h / b for h, b in zip(http_rates, base_rates, strict=True)]
     print(
-        f"{label:<34} HTTP {http_rate:>10,.0f} values/s   in-process {base_rate:>10,.0f} values/s"
-        f"   ratio {http_rate / base_rate:5.1%}"
+        f"{label:<30} HTTP {statistics.median(http_rates):>9,.0f} values/s"
+        f"   in-process {statistics.median(base_rates):>9,.0f} values/s"
+        f"   ratio {statistics.median(ratios):6.1%}"
+        f"   (rounds: {', '.join(f'{r:.0%}' for r in ratios)})"
     )
-    if latencies:
-        print(
-            f"{'':<34} request latency p50 {percentile(latencies, 0.5) * 1e3:.1f} ms"
-            f"  p99 {percentile(latencies, 0.99) * 1e3:.1f} ms"
-        )
+
+
+def latency_line(label: str, samples: list[float]) -> str:
+    return (
+        f"{label:<30} p50 {percentile(samples, 0.5) * 1e3:.1f} ms"
+        f"  p99 {percentile(samples, 0.99) * 1e3:.1f} ms"
+    )
+
+
+async def one_round(folder: Path, args: argparse.Namespace, rates: dict[str, list[float]]) -> None:
+    """Baseline first, then the same messages over HTTP into a fresh file."""
+    async with platform_with_twins(folder / "base.db", args.twins) as tk:
+        rates["base_batches"].append(await baseline_batches(tk, args))
+        rates["base_singles"].append(await baseline_singles(tk, args))
+    async with (
+        platform_with_twins(folder / "http.db", args.twins) as tk,
+        serving(tk, args.http) as port,
+    ):
+        elapsed, latencies, statuses = await in_client_process(batch_client, port, args)
+        assert set(statuses) == {200}, set(statuses)
+        rates["http_batches"].append(args.requests * args.batch * VALUES_PER_MESSAGE / elapsed)
+        rates["batch_latency"].extend(latencies)
+        elapsed, latencies, statuses = await in_client_process(single_client, port, args)
+        assert set(statuses) == {200}, set(statuses)
+        rates["http_singles"].append(args.singles * VALUES_PER_MESSAGE / elapsed)
+        rates["single_latency"].extend(latencies)
+        rates["sse_delay"].extend(await in_client_process(sse_latency_client, port, args))
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        print(
-            f"{args.twins} twins, {VALUES_PER_MESSAGE} values per message, SQLite file, "
-            f"durable group commit"
-        )
-
-        async with platform_with_twins(folder / "base.db", args.twins) as tk:
-            base_batches = await baseline_batches(tk, args)
-            base_singles = await baseline_singles(tk, args)
-
-        async with platform_with_twins(folder / "http.db", args.twins) as tk, serving(tk) as port:
-            elapsed, latencies, statuses = await in_client_process(batch_client, port, args)
-            assert set(statuses) == {200}, set(statuses)
-            http_batches = args.requests * args.batch * VALUES_PER_MESSAGE / elapsed
-            report(f"batches of {args.batch} messages", http_batches, base_batches, latencies)
-
-            elapsed, latencies, statuses = await in_client_process(single_client, port, args)
-            assert set(statuses) == {200}, set(statuses)
-            http_singles = args.singles * VALUES_PER_MESSAGE / elapsed
-            report("single messages", http_singles, base_singles, latencies)
-            print(
-                f"{'':<34} {args.singles / elapsed:,.0f} requests/s over "
-                f"{args.single_connections} connections"
-            )
-
-            delays = await in_client_process(sse_latency_client, port, args)
-            p50, p99 = percentile(delays, 0.5) * 1e3, percentile(delays, 0.99) * 1e3
-            mean = statistics.fmean(delays) * 1e3 if delays else float("nan")
-            print(
-                f"POST → SSE event at {args.rate:.0f} msg/s      p50 {p50:.1f} ms  p99 {p99:.1f} ms"
-                f"  ({len(delays)}/{args.latency_messages} seen, mean {mean:.1f} ms)"
-            )
+    print(
+        f"{args.twins} twins, {VALUES_PER_MESSAGE} values per message, SQLite file, durable group"
+        f" commit, {args.rounds} rounds, uvicorn http={args.http}"
+    )
+    rates: dict[str, list[float]] = defaultdict(list)
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            await one_round(Path(tmp), args, rates)
+    report(
+        f"batches of {args.batch} msgs x{args.connections}",
+        rates["http_batches"],
+        rates["base_batches"],
+    )
+    print(latency_line("  batch request latency", rates["batch_latency"]))
+    report(
+        f"single msgs x{args.single_connections} conns",
+        rates["http_singles"],
+        rates["base_singles"],
+    )
+    print(latency_line("  single request latency", rates["single_latency"]))
+    delays = rates["sse_delay"]
+    seen = f"{len(delays)}/{args.latency_messages * args.rounds} seen"
+    print(latency_line(f"POST → SSE at {args.rate:.0f} msg/s", delays) + f"  ({seen})")
 
 
 def parse_args() -> argparse.Namespace:
@@ -294,6 +316,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--single-connections", type=int, default=8)
     parser.add_argument("--rate", type=float, default=200.0, help="msg/s for the SSE latency run")
     parser.add_argument("--latency-messages", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--http", default="auto", help="uvicorn HTTP parser: auto, h11, httptools")
     return parser.parse_args()
 
 
