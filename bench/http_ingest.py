@@ -38,9 +38,10 @@ import uvicorn
 from twinkit import Platform
 from twinkit.api import create_app
 
-MODEL = {
+MODEL_ID = "dtmi:bench:Machine;1"
+MODEL: dict[str, Any] = {
     "@context": "dtmi:dtdl:context;3",
-    "@id": "dtmi:bench:Machine;1",
+    "@id": MODEL_ID,
     "@type": "Interface",
     "contents": [
         *({"@type": "Telemetry", "name": f"s{i}", "schema": "double"} for i in range(10)),
@@ -71,9 +72,7 @@ def percentile(samples: list[float], q: float) -> float:
 async def platform_with_twins(path: Path, twins: int) -> Any:
     async with Platform.open(path) as tk:
         await tk.models.add(MODEL)
-        await asyncio.gather(
-            *(tk.twins.put(twin_name(i), model=MODEL["@id"]) for i in range(twins))
-        )
+        await asyncio.gather(*(tk.twins.put(twin_name(i), model=MODEL_ID) for i in range(twins)))
         yield tk
 
 
@@ -110,7 +109,8 @@ async def baseline_batches(tk: Platform, args: argparse.Namespace) -> float:
     start = time.perf_counter()
     await asyncio.gather(*(worker(shared) for _ in range(args.connections)))
     await tk.flush()
-    return args.requests * args.batch * VALUES_PER_MESSAGE / (time.perf_counter() - start)
+    values: int = args.requests * args.batch * VALUES_PER_MESSAGE
+    return values / (time.perf_counter() - start)
 
 
 async def baseline_singles(tk: Platform, args: argparse.Namespace) -> float:
@@ -123,7 +123,8 @@ async def baseline_singles(tk: Platform, args: argparse.Namespace) -> float:
     start = time.perf_counter()
     await asyncio.gather(*(worker(shared) for _ in range(args.single_connections)))
     await tk.flush()
-    return args.singles * VALUES_PER_MESSAGE / (time.perf_counter() - start)
+    values: int = args.singles * VALUES_PER_MESSAGE
+    return values / (time.perf_counter() - start)
 
 
 # -- the HTTP client, in its own process so it does not share the server's core -------------
