@@ -12,7 +12,7 @@ from twinkit import Platform
 from twinkit.testing import FrozenClock
 
 PUMP: dict[str, Any] = {
-    "@context": "dtmi:dtdl:context;3",
+    "@context": ["dtmi:dtdl:context;3", "dtmi:dtdl:extension:quantitativeTypes;1"],
     "@id": "dtmi:acme:Pump;1",
     "@type": "Interface",
     "displayName": "Pump",

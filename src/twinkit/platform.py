@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twinkit.bus import Bus
+from twinkit.dtdl import ParsingError, parse
 from twinkit.history.journal import Journal
 from twinkit.history.timeseries import History
 from twinkit.model.errors import Conflict, NotFound, ValidationFailed
@@ -27,6 +28,36 @@ from twinkit.storage.sqlite import SQLiteStore
 from twinkit.twins.engine import Twins
 
 
+class ModelInvalid(ValidationFailed):
+    """DTDL validation failed: every error, each with its validationID and JSON pointer."""
+
+    code = "model_invalid"
+
+    def __init__(self, errors: list[ParsingError], *, many: bool) -> None:
+        self.errors = [
+            {
+                "validationID": e.validation_id,
+                "message": e.message,
+                "path": self._pointer(e, many),
+            }
+            for e in errors
+        ]
+        first = self.errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{first['message']} [{first['validationID']}]{more}", first["path"])
+
+    @staticmethod
+    def _pointer(error: ParsingError, many: bool) -> str:
+        if many and isinstance(error.document, int):
+            return f"/{error.document}{error.path}"
+        return error.path
+
+    def to_json(self) -> dict[str, Any]:
+        body = super().to_json()
+        body["error"]["errors"] = self.errors
+        return body
+
+
 class Models:
     """The DTDL models a platform knows, persisted with it."""
 
@@ -36,10 +67,18 @@ class Models:
         self._twins = twins
 
     async def add(self, document: Any) -> list[Interface]:
-        """Add one DTDL document or an array; all-or-nothing. Returns the new Interfaces."""
-        interfaces = interfaces_from_json(document)
-        if not interfaces:
+        """Add one DTDL document or an array; all-or-nothing. Returns the new Interfaces.
+
+        The full DTDL v2/v3 validator checks them; references to models the platform
+        already knows resolve against those.
+        """
+        documents = document if isinstance(document, list) else [document]
+        if not documents:
             raise ValidationFailed("no Interface in the document", "")
+        result = parse(documents, resolver=self._known_documents)
+        if not result.ok:
+            raise ModelInvalid(result.errors, many=isinstance(document, list))
+        interfaces = result.interfaces
         for index, interface in enumerate(interfaces):
             if interface.id in self._registry:
                 path = f"/{index}/@id" if isinstance(document, list) else "/@id"
@@ -47,6 +86,9 @@ class Models:
         self._registry.add(interfaces)
         await self._store.save_models([dict(i.source) for i in interfaces])
         return interfaces
+
+    def _known_documents(self, dtmis: list[str]) -> list[Any]:
+        return [dict(self._registry.get(d).source) for d in dtmis if d in self._registry]
 
     def get(self, dtmi: str) -> Interface:
         return self._registry.get(dtmi)
