@@ -146,3 +146,42 @@ def test_semantic_types_bring_their_extension_context() -> None:
 def test_unknown_schema_shape_cannot_be_exported() -> None:
     with pytest.raises(ExportError):
         to_json(Interface("dtmi:test:Pump;1", (Property("where", ANY),)))
+
+
+def test_only_self_contained_cotypes_reach_the_model() -> None:
+    doc = {
+        "@context": [
+            "dtmi:dtdl:context;3",
+            "dtmi:dtdl:extension:historization;1",
+            "dtmi:dtdl:extension:annotation;1",
+        ],
+        "@id": "dtmi:test:Pump;1",
+        "@type": "Interface",
+        "contents": [
+            {"@type": ["Telemetry", "Historized"], "name": "flow", "schema": "double"},
+            {
+                "@type": ["Property", "ValueAnnotation"],
+                "name": "note",
+                "annotates": "flow",
+                "schema": "string",
+            },
+        ],
+    }
+    pump = parse([doc]).interfaces[0]
+    flow, note = pump.contents
+    assert isinstance(flow, Telemetry) and flow.semantic_types == ("Historized",)
+    assert isinstance(note, Property) and note.semantic_types == ()
+    assert parse([to_json(pump)]).interfaces == [pump]
+
+
+def test_iot_central_types_export_as_dtdl_v2() -> None:
+    doc = {
+        "@context": ["dtmi:dtdl:context;2", "dtmi:iotcentral:context;2"],
+        "@id": "dtmi:test:Pump;1",
+        "@type": "Interface",
+        "contents": [{"@type": ["Telemetry", "Event"], "name": "alarm", "schema": "string"}],
+    }
+    pump = parse([doc]).interfaces[0]
+    exported = to_json(pump)
+    assert exported["@context"] == ["dtmi:dtdl:context;2", "dtmi:iotcentral:context;2"]
+    assert parse([exported]).interfaces == [pump]

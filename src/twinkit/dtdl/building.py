@@ -191,7 +191,22 @@ def _unit(element: Element) -> str | None:
 
 
 def _semantic(element: Element) -> tuple[str, ...]:
-    return (*element.cotypes, *element.undefined_cotypes)
+    """Cotypes the model can carry: semantic types (with their unit) and adjunct types
+    that need no properties of their own (``Historized``). Types that need more
+    (``ValueAnnotation`` needs ``annotates``) and undefined extension types are left out,
+    so that exporting an Interface always gives valid DTDL again."""
+    return tuple(c for c in element.cotypes if _self_contained(element, c))
+
+
+def _self_contained(element: Element, cotype: str) -> bool:
+    entry = element.language.classes.get(cotype)
+    while entry is not None:
+        for term, rule in entry["props"].items():
+            if term != "unit" and rule.get("min", 0) >= 1:
+                return False
+        parent = entry.get("super")
+        entry = element.language.classes.get(parent) if parent else None
+    return True
 
 
 def _text(value: Any) -> str | None:

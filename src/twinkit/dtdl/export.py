@@ -31,6 +31,8 @@ from twinkit.model.schema import (
 )
 
 DTDL_V3 = "dtmi:dtdl:context;3"
+DTDL_V2 = "dtmi:dtdl:context;2"
+IOTCENTRAL = "dtmi:iotcentral:context;2"
 _EXTENSION_ORDER = ("quantitativeTypes", "historization", "annotation", "overriding", "mqtt")
 
 
@@ -66,6 +68,10 @@ class _Writer:
         self.extensions: set[str] = set()
 
     def context(self) -> str | list[str]:
+        if "iotcentral" in self.extensions:
+            if len(self.extensions) > 1:
+                raise ExportError("IoT Central types (DTDL v2) cannot mix with v3 extensions")
+            return [DTDL_V2, IOTCENTRAL]
         used = [f"dtmi:dtdl:extension:{e};1" for e in _EXTENSION_ORDER if e in self.extensions]
         return [DTDL_V3, *used] if used else DTDL_V3
 
@@ -181,4 +187,6 @@ def _extension_of(cotype: str) -> str | None:
     for name in _EXTENSION_ORDER:
         if cotype in LANGUAGES[name]["terms"]:
             return name
+    if cotype in LANGUAGES["iotcentral"]["terms"]:
+        return "iotcentral"  # IoT Central's semantic types exist only in DTDL v2
     return None
