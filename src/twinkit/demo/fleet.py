@@ -12,7 +12,7 @@ from twinkit.model.errors import NotFound
 from twinkit.model.events import Context
 from twinkit.platform import Platform
 
-CONTEXT = "dtmi:dtdl:context;3"
+CONTEXT = ["dtmi:dtdl:context;3", "dtmi:dtdl:extension:quantitativeTypes;1"]
 SITE = "dtmi:twinkit:demo:Site;1"
 PUMP = "dtmi:twinkit:demo:Pump;1"
 TANK = "dtmi:twinkit:demo:Tank;1"
