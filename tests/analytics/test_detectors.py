@@ -149,6 +149,8 @@ def test_detectors_build_from_yaml_config() -> None:
         pump: {detector: multivariate, signals: [current, pressure, vibration]}
         """
     )
+    built = analytics.create_detectors(config)
+    assert set(built) == {"temp", "pump"}
     temp = create_detector(config["temp"])
     assert isinstance(temp, SignalDetector)
     assert temp.config.slow == 300
@@ -156,6 +158,11 @@ def test_detectors_build_from_yaml_config() -> None:
     assert isinstance(create_detector("zscore"), analytics.ZScoreDetector)
     with pytest.raises(ValueError, match="unknown detector"):
         create_detector({"detector": "nope"})
+
+
+def test_register_refuses_a_taken_name() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        analytics.register(detectors()["signal"])
 
 
 def test_every_registered_detector_says_what_it_is_for() -> None:
@@ -178,5 +185,7 @@ def test_public_api_is_pinned() -> None:
         "SignalDetector",
         "ZScoreDetector",
         "create_detector",
+        "create_detectors",
         "detectors",
+        "register",
     ]

@@ -3,6 +3,7 @@
 TL;DR::
 
     detector = create_detector({"detector": "signal", "slow": 500})
+    per_key = create_detectors(yaml.safe_load(model_analytics_yaml))
     detectors()            # {"signal": DetectorSpec(...), "multivariate": ..., ...}
 
 Every entry is discovered by the conformance suite (tests/analytics/test_conformance.py), so a
@@ -55,9 +56,19 @@ _SPECS = (
 )
 
 
+_REGISTERED: dict[str, DetectorSpec] = {spec.name: spec for spec in _SPECS}
+
+
 def detectors() -> dict[str, DetectorSpec]:
-    """Every registered detector by name."""
-    return {spec.name: spec for spec in _SPECS}
+    """Every registered detector by name (a copy: register new ones with :func:`register`)."""
+    return dict(_REGISTERED)
+
+
+def register(spec: DetectorSpec) -> None:
+    """Add a detector kind (a plug-in); the conformance suite will check it too."""
+    if spec.name in _REGISTERED:
+        raise ValueError(f"a detector named {spec.name!r} is already registered")
+    _REGISTERED[spec.name] = spec
 
 
 def create_detector(config: Mapping[str, Any] | str) -> Detector:
@@ -70,3 +81,12 @@ def create_detector(config: Mapping[str, Any] | str) -> Detector:
     if not isinstance(name, str) or name not in specs:
         raise ValueError(f"unknown detector {name!r}; known: {', '.join(sorted(specs))}")
     return specs[name].create(**options)
+
+
+def create_detectors(config: Mapping[str, Mapping[str, Any] | str]) -> dict[str, Detector]:
+    """One detector per entry of a model's analytics config, e.g. from YAML::
+
+    temp: {detector: signal, signal: temp}
+    pump: {detector: multivariate, signals: [current, pressure, vibration]}
+    """
+    return {key: create_detector(entry) for key, entry in config.items()}
