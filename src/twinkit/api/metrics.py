@@ -88,8 +88,8 @@ class ApiMetrics:
                 timer = self._latency_children[(method, route)] = self.latency.labels(method, route)
             timer.observe(time.perf_counter() - started)
 
-    def rejected(self, surface: str, reason: str) -> None:
-        self.rejections.labels(surface, reason).inc()
+    def rejected(self, surface: str, reason: str, count: int = 1) -> None:
+        self.rejections.labels(surface, reason).inc(count)
 
     def ingested(self, surface: str, messages: int, values: int) -> None:
         self.ingest_messages.labels(surface).inc(messages)
