@@ -50,9 +50,14 @@ async def test_duplicate_model_is_a_conflict_with_its_pointer(client: httpx.Asyn
 
 
 async def test_invalid_document_names_the_field(client: httpx.AsyncClient) -> None:
-    answer = await client.post("/api/v1/models", json={"@type": "Interface", "@id": "nope"})
+    document = {"@context": "dtmi:dtdl:context;3", "@type": "Interface", "@id": "nope"}
+    answer = await client.post("/api/v1/models", json=document)
     assert answer.status_code == 400
     assert answer.json()["error"]["path"] == "/@id"
+    many = await client.post("/api/v1/models", json=[SENSOR, {**document, "@id": 5}])
+    assert many.status_code == 400
+    assert many.json()["error"]["path"].startswith("/1/")
+    assert (await client.get("/api/v1/models/dtmi:acme:Sensor;1")).status_code == 404
 
 
 async def test_delete_a_model_and_refuse_one_in_use(client: httpx.AsyncClient) -> None:
