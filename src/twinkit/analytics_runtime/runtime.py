@@ -281,6 +281,13 @@ class DetectorRuntime:
         self._fleet_seen[(entry.name, key)] = self._fleet_seen.get((entry.name, key), 0) + 1
         self._changed.add((FLEET, key))
 
+    async def detector(self, twin: str, name: str) -> Detector:
+        """The live detector ``name`` (``<entry>/<signal>`` or ``<entry>``) of ``twin``."""
+        for entry in self.detections:
+            if name in entry.state_names():
+                return await self._detector(twin, entry, name)
+        raise NotFound(f"no detector {name!r} is configured", "/name")
+
     async def _detector(self, twin: str, entry: Detection, key: str) -> Detector:
         detector = self._detectors.get((twin, key))
         if detector is not None:
