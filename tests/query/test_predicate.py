@@ -64,11 +64,18 @@ def installed() -> Iterator[None]:
 
 MODELS = [
     {
+        "@context": "dtmi:dtdl:context;3",
         "@id": "dtmi:t:Base;1",
         "@type": "Interface",
         "contents": [{"@type": "Property", "name": "temp", "schema": "double"}],
     },
-    {"@id": "dtmi:t:Pump;1", "@type": "Interface", "extends": "dtmi:t:Base;1", "contents": []},
+    {
+        "@context": "dtmi:dtdl:context;3",
+        "@id": "dtmi:t:Pump;1",
+        "@type": "Interface",
+        "extends": "dtmi:t:Base;1",
+        "contents": [],
+    },
 ]
 
 

@@ -27,6 +27,7 @@ from twinkit.query.plan import (
     Aggregate,
     Compare,
     Entity,
+    Expand,
     Field,
     InList,
     ModelTest,
@@ -91,6 +92,7 @@ class _Compiler:
         # read needs no join)
         self.ids: dict[int, str] = {}
         self.documents = _document_slots(plan)
+        self.filters: list[str] = []
 
     def param(self, value: Any) -> str:
         name = f"p{len(self.params)}"
@@ -265,19 +267,33 @@ class _Compiler:
         ctes: list[str] = []
         parts: list[str] = []
         anchors = self.anchors()
+        from_edge = self._starts_at_edge()
         for number, step in enumerate(self.plan.steps):
             if isinstance(step, Scan):
+                if from_edge:
+                    continue
                 table = "relationships" if self.plan.slots[step.slot].kind == REL else "twins"
                 parts.append(f"{table} AS s{step.slot}")
                 self.ids[step.slot] = f"s{step.slot}.id"
                 continue
-            src, tgt = self.ids[step.source], f"s{step.target}"
+            src, tgt = self.ids.get(step.source, ""), f"s{step.target}"
             names = (
                 f" AND {{r}}.name IN ({', '.join(self.param(n) for n in step.names)})"
                 if step.names
                 else ""
             )
-            if step.rel is not None:
+            if from_edge and number == 1:
+                # the root twin is only named by id: start from its relationships instead
+                # (every relationship's source and target exist), which lets SQLite pick
+                # the relationship index rather than scanning every twin document
+                r = f"s{step.rel}"
+                ends = ("source", "target") if step.direction == "out" else ("target", "source")
+                self.ids[step.source] = f"{r}.{ends[0]}"
+                other = f"{r}.{ends[1]}"
+                parts.append(f"relationships AS {r}")
+                if step.names:
+                    self.filters.append(names.format(r=r)[len(" AND ") :])
+            elif step.rel is not None:
                 r = f"s{step.rel}"
                 on, other = _edge(step.direction, r, src)
                 join = f"JOIN relationships AS {r} ON {on}{names.format(r=r)}"
@@ -316,10 +332,24 @@ class _Compiler:
                 self.ids[step.target] = other
         return ctes, "FROM " + " ".join(parts)
 
+    def _starts_at_edge(self) -> bool:
+        steps = self.plan.steps
+        if len(steps) < 2 or not isinstance(steps[0], Scan) or not isinstance(steps[1], Expand):
+            return False
+        root, first = steps[0].slot, steps[1]
+        return (
+            self.plan.slots[root].kind != REL
+            and root not in self.documents
+            and first.source == root
+            and first.rel is not None
+            and first.direction in ("out", "in")
+            and not first.bound
+        )
+
     def where(self) -> str:
+        tests: list[str] = list(self.filters)
         if self.plan.where is None:
-            return ""
-        tests: list[str] = []
+            return " WHERE " + " AND ".join(tests) if tests else ""
         for cond in _conjuncts(self.plan.where):
             hint = self.hint(cond)
             if hint is not None:
