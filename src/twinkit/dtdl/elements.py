@@ -81,6 +81,18 @@ class Element:
 
 
 def is_subclass(language: Language, cls: str, target: str) -> bool:
+    key = (id(language), cls, target)
+    found = _SUBCLASS.get(key)
+    if found is None:
+        found = _SUBCLASS[key] = _walk_supers(language, cls, target)
+    return found
+
+
+_SUBCLASS: dict[tuple[int, str, str], bool] = {}
+"""Languages live for the process, so (language id, class, target) is a stable key."""
+
+
+def _walk_supers(language: Language, cls: str, target: str) -> bool:
     seen = 0
     current: str | None = cls
     while current is not None and seen < 32:

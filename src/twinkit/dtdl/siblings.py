@@ -26,7 +26,7 @@ class SiblingRules:
 
     def check_inherited(self, interface: Element) -> None:
         """Annotations an Interface inherits are checked against its own contents too."""
-        inherited = [c for c in self._inherited(interface) if c.cotypes]
+        inherited = [c for c in self._inherited(interface) if _has_sibling_rules(c)]
         if not inherited:
             return
         for content in inherited:
@@ -176,6 +176,11 @@ class SiblingRules:
                         value=value,
                     )
                 return
+
+
+def _has_sibling_rules(element: Element) -> bool:
+    classes = element.language.classes
+    return any("siblings" in classes.get(c, {}) for c in element.cotypes)
 
 
 def _prop_of(element: Element) -> str | None:
