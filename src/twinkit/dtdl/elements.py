@@ -71,6 +71,8 @@ class Element:
     raw: dict[str, Any] = field(default_factory=dict)
     parent: Element | None = None
     explicit_id: bool = True
+    layer: str | None = None
+    """The layer fragment (``#foo``) this element came from, when models are layered."""
 
     def is_a(self, target: str) -> bool:
         return is_subclass(self.language, self.cls, target)

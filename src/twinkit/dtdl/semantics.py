@@ -11,8 +11,10 @@ from typing import Any
 
 from twinkit.dtdl.elements import GEOSPATIAL, Element, Reference, instance_class, is_subclass
 from twinkit.dtdl.errors import PREFIX, ParsingError
+from twinkit.dtdl.layering import merge, same_element_in_layers
 from twinkit.dtdl.metamodel_tables import LANGUAGES
 from twinkit.dtdl.siblings import SiblingRules
+from twinkit.dtdl.type_resolution import property_rules
 
 _UNIT_ENUMS: dict[str, list[str]] = LANGUAGES["quantitativeTypes"]["unitEnums"]
 _QT_CLASSES: dict[str, Any] = LANGUAGES["quantitativeTypes"]["classes"]
@@ -54,12 +56,20 @@ class Semantics:
         )
 
     def index(self) -> None:
+        merged: list[Element] = []
         for element in self.elements:
             other = self.by_id.get(element.id)
+            if other is not None and same_element_in_layers(other, element):
+                rules = property_rules(element.language, element.cls, element.cotypes)
+                merge(other, element, rules, self.error)
+                continue
             if other is not None and element.explicit_id:
                 self.error(element, "duplicateDefinition", f"{element.id} is defined twice")
                 continue
             self.by_id[element.id] = element
+            merged.append(element)
+        if len(merged) != len(self.elements):
+            self.elements = merged  # later rules see each layered element once, merged
 
     def unresolved(self) -> list[str]:
         return sorted(

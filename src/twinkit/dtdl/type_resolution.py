@@ -249,28 +249,32 @@ class TypeResolver(WalkerState):
         return True
 
     def _constraints(self, lang: Any, cls: str, cotypes: list[str]) -> dict[str, dict[str, Any]]:
-        key = (id(lang), cls, tuple(cotypes))
-        cached = _CONSTRAINTS.get(key)
-        if cached is None:
-            cached = _CONSTRAINTS[key] = self._merge_constraints(lang, cls, cotypes)
-        return cached
+        return property_rules(lang, cls, cotypes)
 
-    def _merge_constraints(
-        self, lang: Any, cls: str, cotypes: list[str]
-    ) -> dict[str, dict[str, Any]]:
-        merged: dict[str, dict[str, Any]] = {}
-        chain: list[str] = []
-        current: str | None = cls
-        while current is not None and len(chain) < 32:
-            chain.append(current)
-            current = lang.classes.get(current, {}).get("super")
-        for name in reversed(chain):
-            for term, rule in lang.classes[name]["props"].items():
-                merged[term] = {**merged.get(term, {}), **rule}
-        for cotype in cotypes:
-            for term, rule in cotype_props(lang, cotype).items():
-                merged[term] = {**merged.get(term, {}), **rule, "cotype": cotype}
-        return merged
+
+def property_rules(lang: Any, cls: str, cotypes: list[str]) -> dict[str, dict[str, Any]]:
+    """The property rules of a class with its cotypes, cached per process."""
+    key = (id(lang), cls, tuple(cotypes))
+    cached = _CONSTRAINTS.get(key)
+    if cached is None:
+        cached = _CONSTRAINTS[key] = _merge_constraints(lang, cls, cotypes)
+    return cached
+
+
+def _merge_constraints(lang: Any, cls: str, cotypes: list[str]) -> dict[str, dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    chain: list[str] = []
+    current: str | None = cls
+    while current is not None and len(chain) < 32:
+        chain.append(current)
+        current = lang.classes.get(current, {}).get("super")
+    for name in reversed(chain):
+        for term, rule in lang.classes[name]["props"].items():
+            merged[term] = {**merged.get(term, {}), **rule}
+    for cotype in cotypes:
+        for term, rule in cotype_props(lang, cotype).items():
+            merged[term] = {**merged.get(term, {}), **rule, "cotype": cotype}
+    return merged
 
 
 _REQUIRED: dict[int, list[tuple[str, dict[str, Any]]]] = {}

@@ -124,6 +124,16 @@ class Walker(ContextReader, TypeResolver):
             name = "idTooLongForType" if entry.get("idMaxLength") else "idTooLong"
             self._error(name, f"identifier longer than {max_len}", path, value=identifier)
         element = Element(identifier, material, lang, self._document, path, cotypes, undefined)
+        element.layer = self._layer
+        if parent is not None and explicit and parent.layer != element.layer:
+            self._error(
+                "mismatchedLayers",
+                f"{identifier} is not in the same layer as {parent.id}",
+                path,
+                parent.id,
+                secondary=identifier,
+                prop=prop,
+            )
         element.raw = obj
         element.parent = parent
         element.explicit_id = explicit
@@ -212,6 +222,7 @@ class Walker(ContextReader, TypeResolver):
         top: bool,
     ) -> tuple[str | None, bool]:
         raw = obj.get("@id")
+        self._layer = parent.layer if parent is not None else None
         if "@id" not in obj:
             if top:
                 self._error("missingTopLevelId", "a top-level element needs an @id", path)
@@ -221,6 +232,18 @@ class Walker(ContextReader, TypeResolver):
         if not isinstance(raw, str) or not raw:
             self._error("idNotString", "@id must be a non-empty string", where, value=raw)
             return None, False
+        base, hash_sign, fragment = raw.partition("#")
+        if hash_sign and _FRAGMENT.match(fragment) and self._id_pattern(self._lang).match(base):
+            # A layer of a model (the layering extension): reported, then merged with its base
+            # so the problems between layers are reported too.
+            if _declares_layer(obj):
+                self._error("invalidId", f"{raw!r} is not a valid DTMI", where, value=raw)
+            else:
+                self._error("disallowedIdFragment", f"{raw!r} has a fragment", where, base)
+            self._layer = fragment
+            return base, True
+        if parent is not None and parent.layer is not None:
+            self._layer = None
         if not self._id_pattern(self._lang).match(raw):
             self._error("invalidId", f"{raw!r} is not a valid DTMI", where, value=raw)
             return None, False
@@ -581,6 +604,14 @@ class Walker(ContextReader, TypeResolver):
 def _segment_of(item: dict[str, Any]) -> str | None:
     name = item.get("name")
     return name if isinstance(name, str) and _NAME.match(name) else None
+
+
+_FRAGMENT = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _declares_layer(obj: dict[str, Any]) -> bool:
+    types = obj.get("@type")
+    return "Layer" in (types if isinstance(types, list) else [types])
 
 
 def _synthetic_id(parent: Element | None, prop: str | None, segment: str | None) -> str:

@@ -28,6 +28,7 @@ class WalkerState:
         self._site: tuple[str | None, str | None] = (None, None)
         self._rejected: list[str] = []
         self._nesting = 0
+        self._layer: str | None = None
         self._site_rule: dict[str, Any] = {}
 
     def _error(

@@ -1,0 +1,68 @@
+"""Merging the layers of a model (``dtmi:acme:Pump;1#metadata`` layered over ``dtmi:acme:Pump;1``).
+
+The reference parser reads a layered identifier as invalid DTDL but still merges the layer
+into its base, and reports where the layers disagree. Doing the same gives the same errors:
+a literal given differently in two layers, a second value for a single-valued property,
+or layers that disagree on what the element is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twinkit.dtdl.elements import Element
+
+ErrorSink = Callable[..., None]
+_KINDS = {bool: "Boolean", int: "Integer", str: "String", dict: "LangString"}
+
+
+def same_element_in_layers(first: Element, second: Element) -> bool:
+    """True when ``second`` restates ``first`` from another layer (not a redefinition)."""
+    return first.layer != second.layer or (
+        not second.explicit_id
+        and first.parent is not None
+        and second.parent is not None
+        and first.parent.layer != second.parent.layer
+    )
+
+
+def merge(
+    base: Element, layer: Element, rules: dict[str, dict[str, Any]], error: ErrorSink
+) -> None:
+    """Fold ``layer`` into ``base``, reporting the disagreements between them."""
+    if base.cls != layer.cls:
+        error(
+            layer,
+            "incompatibleType",
+            f"{base.id} is a {base.cls} in one layer and a {layer.cls} in another",
+            prop="schema",
+        )
+        return
+    for term, value in layer.values.items():
+        if term not in base.values:
+            base.values[term] = value
+            continue
+        mine = base.values[term]
+        if mine != value:
+            kind = _KINDS.get(type(value), "String")
+            error(layer, f"inconsistent{kind}Values", f"{term!r} differs between layers", prop=term)
+    for term, children in layer.children.items():
+        mine = base.children.get(term)
+        if not mine:
+            base.children[term] = list(children)
+            continue
+        single = rules.get(term, {}).get("max") == 1
+        known = {_key(c) for c in mine}
+        fresh = [c for c in children if _key(c) not in known]
+        if single and fresh:
+            error(layer, "inconsistentObjectValues", f"{term!r} has one value per layer", prop=term)
+            continue
+        mine.extend(fresh)
+    for cotype in layer.cotypes:
+        if cotype not in base.cotypes:
+            base.cotypes.append(cotype)
+
+
+def _key(child: Element | str) -> str:
+    return child.id if isinstance(child, Element) else child
