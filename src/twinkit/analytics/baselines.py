@@ -8,22 +8,14 @@ import random
 from collections import deque
 from typing import Self
 
-from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds, present
-
-
-def _only_value(x: Sample, signal: str | None) -> float | None:
-    if signal is None:
-        if len(x) != 1:
-            if not x:
-                return None
-            raise ValueError("this detector needs `signal=` for samples with several keys")
-        v = next(iter(x.values()))
-    else:
-        v = x.get(signal)
-    if v is None:
-        return None
-    v = float(v)
-    return v if math.isfinite(v) else None
+from twinkit.analytics.detector import (
+    Anomaly,
+    Instant,
+    Sample,
+    as_seconds,
+    present,
+    signal_value,
+)
 
 
 class NullDetector:
@@ -112,7 +104,7 @@ class ZScoreDetector:
 
     def score_one(self, x: Sample, t: Instant = None) -> float:
         """``1 - exp(-z² / 18)``: 0 at the mean, ~0.39 at 3σ, ~0.99 at 9σ."""
-        v = _only_value(x, self.signal)
+        v = signal_value(x, self.signal)
         if v is None or len(self.values) < 2:
             return 0.0
         n = len(self.values)
@@ -124,7 +116,7 @@ class ZScoreDetector:
     def process_one(self, x: Sample, t: Instant = None) -> float:
         """Score, then learn."""
         score = self.score_one(x, t)
-        v = _only_value(x, self.signal)
+        v = signal_value(x, self.signal)
         ts = as_seconds(t)
         if v is None or (ts is not None and self.last_t is not None and ts < self.last_t):
             return score

@@ -71,6 +71,26 @@ def as_seconds(t: Instant) -> float | None:
     return float(t)
 
 
+def signal_value(x: Sample, signal: str | None) -> float | None:
+    """The value of one signal in ``x``: ``signal`` by name, or the only key when ``None``.
+
+    Missing values (absent, ``None``, NaN, infinite, or an empty sample) come back as ``None``;
+    a sample with several keys and no ``signal`` named is a configuration error.
+    """
+    if signal is None:
+        if len(x) != 1:
+            if not x:
+                return None
+            raise ValueError("a one-signal detector needs `signal=` for samples with several keys")
+        v = next(iter(x.values()))
+    else:
+        v = x.get(signal)
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
 def present(value: float | None) -> bool:
     """True for a usable number (not ``None`` and not NaN or infinite)."""
     return value is not None and math.isfinite(value)

@@ -34,7 +34,7 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, Self
 
-from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds
+from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds, signal_value
 
 _WARMUP = 30  # surprises learnt before any score is given
 _SEASON_MIN = 3  # visits of a time-of-day slot before it is trusted
@@ -109,14 +109,14 @@ class SignalDetector:
 
     def score_one(self, x: Sample, t: Instant = None) -> float:
         """Anomaly score of ``x`` against the past, in [0, 1]; does not change state."""
-        v = self._value(x)
+        v = signal_value(x, self.config.signal)
         if v is None:
             return 0.0
         return self._step(v, as_seconds(t), False)
 
     def process_one(self, x: Sample, t: Instant = None) -> float:
         """Score ``x`` against the past, then learn it; returns the score."""
-        v = self._value(x)
+        v = signal_value(x, self.config.signal)
         if v is None:
             return 0.0
         ts = as_seconds(t)
@@ -150,21 +150,6 @@ class SignalDetector:
         return twin
 
     # -- internals ---------------------------------------------------------------------------
-
-    def _value(self, x: Sample) -> float | None:
-        key = self.config.signal
-        if key is None:
-            if len(x) != 1:
-                if not x:
-                    return None
-                raise ValueError("SignalDetector needs `signal=` for samples with several keys")
-            v = next(iter(x.values()))
-        else:
-            v = x.get(key)
-        if v is None:
-            return None
-        v = float(v)
-        return v if math.isfinite(v) else None
 
     def _step(self, v: float, ts: float | None, commit: bool) -> float:
         """Score ``v`` and, when ``commit``, fold it into the state.
