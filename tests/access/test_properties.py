@@ -110,7 +110,7 @@ def check_document(doc: dict[str, Any], states: dict[str, Any], allowed: Any) ->
     tenant=st.sampled_from([None, "acme", "globex"]),
     write=st.tuples(
         st.sampled_from(TWINS), st.sampled_from(["reported", "desired"]), st.sampled_from(KEYS)
-    ),  # fmt: skip
+    ),
 )
 def test_no_surface_leaks_and_no_write_without_write(
     policies: list[dict[str, Any]],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 
 from twinkit.access.audit import AuditLog, audit_path_for
 from twinkit.access.config import AuthConfig
@@ -55,7 +55,7 @@ def install_access(
 def _catch_alls_last(app: FastAPI) -> None:
     """Keep a dashboard mounted at ``/`` behind the audit route just added."""
     routes = app.router.routes
-    catch_alls = [r for r in routes if isinstance(r, Mount) and r.path == ""]
+    catch_alls: list[BaseRoute] = [r for r in routes if isinstance(r, Mount) and r.path == ""]
     routes[:] = [r for r in routes if r not in catch_alls] + catch_alls
 
 
