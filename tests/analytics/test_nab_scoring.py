@@ -6,6 +6,8 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twinkit.analytics.nab_scoring import (
     REWARD_LOW_FN,
@@ -135,3 +137,30 @@ def test_reward_low_fn_profile_doubles_the_miss_penalty() -> None:
     result = score_corpus([series(scores, [(40, 49)])], [REWARD_LOW_FN])
     assert result["reward_low_FN_rate"].raw == -2.0
     assert not math.isnan(result["reward_low_FN_rate"].threshold)
+
+
+@st.composite
+def corpora(draw: st.DrawFn) -> list[SeriesResult]:
+    out = []
+    for k in range(draw(st.integers(1, 3))):
+        n = draw(st.integers(20, 60))
+        scores = draw(
+            st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), min_size=n, max_size=n)
+        )
+        cuts = sorted(draw(st.sets(st.integers(0, n - 1), max_size=4)))
+        windows = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)]
+        out.append(series(scores, windows, name=f"s{k}"))
+    return out
+
+
+@given(corpora())
+@settings(max_examples=60, deadline=None)
+def test_optimised_threshold_is_the_best_of_every_candidate(results: list[SeriesResult]) -> None:
+    from twinkit.analytics.nab_scoring import _prepare, score_at
+
+    corpus = _prepare(results)
+    candidates = {row.score for row in corpus.rows} | {1.1}
+    brute = max(score_at(corpus.rows, corpus.windows, STANDARD, c)[0] for c in candidates)
+    best = score_corpus(results, [STANDARD])["standard"]
+    assert best.raw == pytest.approx(brute)
+    assert sum(best.per_series.values()) == pytest.approx(best.raw)
