@@ -71,6 +71,11 @@ class Element:
     raw: dict[str, Any] = field(default_factory=dict)
     parent: Element | None = None
     explicit_id: bool = True
+    present: set[str] = field(default_factory=set)
+    """Terms the element gives (even with invalid values): required ones are checked later."""
+    site_rule: dict[str, Any] = field(default_factory=dict)
+    """The rule of the property this element is the value of (segment and key rules)."""
+    layer_cotypes: set[str] = field(default_factory=set)
     layer: str | None = None
     """The layer fragment (``#foo``) this element came from, when models are layered."""
 

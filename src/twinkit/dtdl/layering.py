@@ -44,6 +44,11 @@ def merge(
             base.values[term] = value
             continue
         mine = base.values[term]
+        if isinstance(mine, dict) and isinstance(value, dict):
+            clash = any(code in mine and mine[code] != text for code, text in value.items())
+            if not clash:
+                base.values[term] = {**mine, **value}
+                continue
         if mine != value:
             kind = _KINDS.get(type(value), "String")
             error(layer, f"inconsistent{kind}Values", f"{term!r} differs between layers", prop=term)
@@ -59,9 +64,11 @@ def merge(
             error(layer, "inconsistentObjectValues", f"{term!r} has one value per layer", prop=term)
             continue
         mine.extend(fresh)
+    base.present |= layer.present
     for cotype in layer.cotypes:
         if cotype not in base.cotypes:
             base.cotypes.append(cotype)
+            base.layer_cotypes.add(cotype)
 
 
 def _key(child: Element | str) -> str:

@@ -14,7 +14,7 @@ from twinkit.dtdl.errors import PREFIX, ParsingError
 from twinkit.dtdl.layering import merge, same_element_in_layers
 from twinkit.dtdl.metamodel_tables import LANGUAGES
 from twinkit.dtdl.siblings import SiblingRules
-from twinkit.dtdl.type_resolution import property_rules
+from twinkit.dtdl.type_resolution import property_rules, required_rules
 
 _UNIT_ENUMS: dict[str, list[str]] = LANGUAGES["quantitativeTypes"]["unitEnums"]
 _QT_CLASSES: dict[str, Any] = LANGUAGES["quantitativeTypes"]["classes"]
@@ -120,6 +120,7 @@ class Semantics:
                     prop=ref.prop,
                 )
         for element in self.elements:
+            self._required(element)
             for limit in _limits(element):
                 self._descendants(element, limit)
             if element.cls == "Interface":
@@ -216,6 +217,33 @@ class Semantics:
                         return
                     if len(trail) < 256:
                         stack.append((child, level, (*trail, child.id)))
+
+    def _required(self, element: Element) -> None:
+        """Required properties, checked once the layers of an element are merged."""
+        rules = property_rules(element.language, element.cls, element.cotypes)
+        site = element.site_rule
+        for term, rule in required_rules(rules):
+            if term in element.present:
+                continue
+            literal = rule.get("kind") == "literal" or "datatype" in rule
+            name = "missingLiteralProperty" if literal else "missingObjectProperty"
+            if rule.get("cotype") and rule["cotype"] not in element.layer_cotypes:
+                name = name.replace("missing", "missingSupplemental")
+            if term == site.get("dtmiSegment") and not element.explicit_id:
+                name = "missingDtmiSegPropertyValue"
+            elif (
+                term == site.get("dictionaryKey")
+                and element.language.version == 2
+                and term not in element.raw
+                and (set(element.raw) - {"@id", "@type", "@context"})
+            ):
+                self.error(
+                    element,
+                    "missingDictKeyPropertyValue",
+                    f"{element.cls} needs {term!r}",
+                    prop=term,
+                )
+            self.error(element, name, f"{element.cls} requires property {term!r}", prop=term)
 
     def _extends(self, interface: Element) -> None:
         limit = next(

@@ -26,7 +26,6 @@ from twinkit.dtdl.type_resolution import (
     ALL_RESERVED,
     TypeResolver,
     cotype_props,
-    required_rules,
     reserved_prefixes,
 )
 from twinkit.dtdl.walker_state import compiled, pointer_join
@@ -185,31 +184,8 @@ class Walker(ContextReader, TypeResolver):
             if value is not None or "datatype" not in constraints[term]:
                 seen.add(term)
             self._value(element, term, constraints[term], value, where, ctx)
-        for term, rule in required_rules(constraints):
-            if term not in seen:
-                literal = rule.get("kind") == "literal" or "datatype" in rule
-                name = "missingLiteralProperty" if literal else "missingObjectProperty"
-                if rule.get("cotype"):
-                    name = name.replace("missing", "missingSupplemental")
-                site = self._site_rule
-                if term == site.get("dtmiSegment") and not element.explicit_id:
-                    name = "missingDtmiSegPropertyValue"
-                elif (
-                    term == site.get("dictionaryKey")
-                    and lang.version == 2
-                    and term not in obj
-                    and (set(obj) - {"@id", "@type", "@context"})
-                ):
-                    self._error(
-                        "missingDictKeyPropertyValue",
-                        f"{material} needs {term!r}",
-                        path,
-                        identifier,
-                        prop=term,
-                    )
-                self._error(
-                    name, f"{material} requires property {term!r}", path, identifier, prop=term
-                )
+        element.present = seen
+        element.site_rule = self._site_rule
         return element
 
     def _identifier(
