@@ -2,7 +2,7 @@
 
 from twinkit.api.app import create_app
 from twinkit.api.commands import CommandOutcome, CommandSender
-from twinkit.api.feeds import changes
+from twinkit.api.feeds import ChangeFeed
 from twinkit.api.metrics import ApiMetrics
 
-__all__ = ["ApiMetrics", "CommandOutcome", "CommandSender", "changes", "create_app"]
+__all__ = ["ApiMetrics", "ChangeFeed", "CommandOutcome", "CommandSender", "create_app"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
@@ -72,67 +73,73 @@ def feed_cursor(raw: str | None, path: str) -> int | None:
     return seq
 
 
-async def changes(
-    platform: Platform, where: Filter, after: int | None, max_pending: int
-) -> AsyncIterator[Event]:
-    """Matching events after ``after`` from the journal, then live ones, each exactly once.
+class ChangeFeed:
+    """Matching events after a cursor: the journal's first, then live ones, each exactly once.
 
-    Raises :class:`FeedOverflow` when the consumer falls ``max_pending`` events behind.
-    """
-    feed = platform.bus.feed(where, max_pending)  # subscribe before reading the journal
-    try:
-        last = after
-        if last is not None:
-            while True:
-                page = await platform.journal.since(last, limit=REPLAY_PAGE)
-                for event in page:
-                    last = event.seq
-                    if where.matches(event):
-                        yield event
-                if len(page) < REPLAY_PAGE:
-                    break
-        async for event in feed:
-            if last is not None and event.seq <= last:
-                continue  # already sent by the replay
-            yield event
-    finally:
-        feed.close()
-
-
-class Paced:
-    """Wraps an event iterator so a waiting consumer wakes every ``keepalive`` seconds.
-
-    The pending ``__anext__`` is kept across wake-ups (never cancelled), so no event
-    is lost to a timeout.
+    It subscribes to the bus in its constructor, *before* reading the journal, so an
+    event committed meanwhile is either replayed or buffered (and then skipped by its
+    seq if the replay already had it). Its own bounded buffer lets a reader take every
+    event that is ready in one call, and wait with a timeout without losing any.
     """
 
-    def __init__(self, events: AsyncIterator[Event], keepalive: float) -> None:
-        self._events = events
-        self._keepalive = keepalive
-        self._next: asyncio.Task[Event] | None = None
+    def __init__(
+        self, platform: Platform, where: Filter, after: int | None, max_pending: int
+    ) -> None:
+        self._platform = platform
+        self._where = where
+        self._max_pending = max_pending
+        self._pending: deque[Event] = deque()
+        self._arrived = asyncio.Event()
+        self._replaying = after is not None
+        self.overflowed = False
+        self.last = after
+        self._unsubscribe = platform.bus.subscribe(self._push, where)
 
-    async def next(self) -> Event | None:
-        """The next event, or None when ``keepalive`` passed without one."""
-        if self._next is None:
-            self._next = asyncio.create_task(_anext(self._events))
-        done, _ = await asyncio.wait({self._next}, timeout=self._keepalive)
-        if not done:
-            return None
-        task, self._next = self._next, None
-        return task.result()
+    def _push(self, event: Event) -> None:
+        if self.overflowed:
+            return
+        if len(self._pending) >= self._max_pending:
+            self.overflowed = True
+            self._unsubscribe()
+        else:
+            self._pending.append(event)
+        self._arrived.set()
 
-    async def close(self) -> None:
-        if self._next is not None:
-            self._next.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, FeedOverflow):
-                await self._next
-        aclose = getattr(self._events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+    async def next_batch(self, idle: float, most: int = 500) -> list[Event]:
+        """The events ready now (at most ``most``), waiting up to ``idle`` seconds for one.
 
+        Returns an empty list when the time passed (a keep-alive is due); raises
+        :class:`FeedOverflow` once every event before the cut-off was handed out.
+        """
+        while self._replaying:
+            assert self.last is not None
+            page = await self._platform.journal.since(self.last, limit=REPLAY_PAGE)
+            self._replaying = len(page) == REPLAY_PAGE
+            if page:
+                self.last = page[-1].seq
+            ready = [event for event in page if self._where.matches(event)]
+            if ready:
+                return ready
+        while True:
+            ready = []
+            while self._pending and len(ready) < most:
+                event = self._pending.popleft()
+                if self.last is None or event.seq > self.last:  # else the replay sent it
+                    ready.append(event)
+            if ready:
+                self.last = ready[-1].seq
+                return ready
+            if self.overflowed:
+                raise FeedOverflow(f"the consumer fell more than {self._max_pending} events behind")
+            self._arrived.clear()
+            try:
+                async with asyncio.timeout(idle):
+                    await self._arrived.wait()
+            except TimeoutError:
+                return []
 
-async def _anext(events: AsyncIterator[Event]) -> Event:
-    return await events.__anext__()
+    def close(self) -> None:
+        self._unsubscribe()
 
 
 def _split(values: Iterable[str]) -> list[str]:
@@ -180,39 +187,42 @@ async def event_stream(
     cursor = feed_cursor(last_event_id, "/Last-Event-ID")
     if cursor is None:
         cursor = feed_cursor(after, "/after")
-    events = Paced(changes(platform, where, cursor, max_pending), keepalive)
+    feed = ChangeFeed(platform, where, cursor, max_pending)
     return StreamingResponse(
-        _sse(events, metrics, max_pending, cursor),
+        _sse(feed, metrics, max_pending, keepalive),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _sse(
-    events: Paced, metrics: ApiMetrics, max_pending: int, last: int | None
+    feed: ChangeFeed, metrics: ApiMetrics, max_pending: int, keepalive: float
 ) -> AsyncIterator[bytes]:
+    """The stream: every ready event in one chunk, a comment when idle, a reason when cut off."""
     clients = metrics.feed_clients.labels("sse")
     clients.inc()
+    sent = feed.last
     try:
         yield b"retry: 1000\n: connected\n\n"
         while True:
             try:
-                event = await events.next()
-            except StopAsyncIteration:
-                return
+                events = await feed.next_batch(keepalive)
             except FeedOverflow:
                 metrics.feed_overflows.labels("sse").inc()
-                data = orjson.dumps(_overflow_error(max_pending, last))
+                data = orjson.dumps(_overflow_error(max_pending, sent))
                 yield b"event: overflow\ndata: " + data + b"\n\n"
                 return
-            if event is None:
+            if not events:
                 yield b": keep-alive\n\n"
                 continue
-            last = event.seq
-            yield b"id: %d\ndata: %s\n\n" % (event.seq, orjson.dumps(event.to_json()))
+            yield b"".join(
+                b"id: %d\ndata: %s\n\n" % (event.seq, orjson.dumps(event.to_json()))
+                for event in events
+            )
+            sent = events[-1].seq
     finally:
         clients.dec()
-        await events.close()
+        feed.close()
 
 
 @router.websocket("/ws")
@@ -229,12 +239,12 @@ async def event_socket(websocket: WebSocket) -> None:
     except TwinkitError as exc:
         await _close_with(websocket, exc.to_json(), INVALID_CLOSE, exc.message)
         return
-    events = Paced(changes(platform, where, cursor, max_pending), keepalive)
+    feed = ChangeFeed(platform, where, cursor, max_pending)
     clients = metrics.feed_clients.labels("ws")
     clients.inc()
     sent = _Sent(cursor)
     listener = asyncio.create_task(_until_disconnect(websocket))
-    sender = asyncio.create_task(_send_events(websocket, events, sent))
+    sender = asyncio.create_task(_send_events(websocket, feed, keepalive, sent))
     try:
         done, _ = await asyncio.wait({listener, sender}, return_when=asyncio.FIRST_COMPLETED)
         if sender in done and isinstance(sender.exception(), FeedOverflow):
@@ -246,7 +256,7 @@ async def event_socket(websocket: WebSocket) -> None:
         for task in (listener, sender):
             task.cancel()
         await asyncio.gather(listener, sender, return_exceptions=True)
-        await events.close()
+        feed.close()
 
 
 class _Sent:
@@ -256,13 +266,13 @@ class _Sent:
         self.last = last
 
 
-async def _send_events(websocket: WebSocket, events: Paced, sent: _Sent) -> None:
+async def _send_events(
+    websocket: WebSocket, feed: ChangeFeed, keepalive: float, sent: _Sent
+) -> None:
     while True:
-        event = await events.next()
-        if event is None:
-            continue  # idle: uvicorn pings the socket itself
-        await websocket.send_text(orjson.dumps(event.to_json()).decode())
-        sent.last = event.seq
+        for event in await feed.next_batch(keepalive):  # idle: uvicorn pings the socket
+            await websocket.send_text(orjson.dumps(event.to_json()).decode())
+            sent.last = event.seq
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:
