@@ -84,6 +84,17 @@ class TypeResolver(WalkerState):
                     identifier,
                     value=item,
                 )
+                if known[0] == "enum":  # an enumeration named as a type: the element is dropped
+                    parent_id, prop = self._site
+                    self._error(
+                        "badType",
+                        f"{item!r} is an enumeration, not a type",
+                        where,
+                        parent_id,
+                        secondary=identifier,
+                        prop=prop,
+                        value=item,
+                    )
                 ok = False
             elif item.startswith("dtmi:"):
                 if not DTMI.match(item):
