@@ -32,7 +32,7 @@ async def test_desired_is_retained_and_acknowledged_by_the_report(
         await device.publish("twinkit/pump-1/reported", {"speed": 900.0})
 
         async def acknowledged() -> bool:
-            return (await tk.twins.get("pump-1")).document()["delta"] == {}
+            return bool((await tk.twins.get("pump-1")).document()["delta"] == {})
 
         await eventually(acknowledged, what="delta empty once reported")
         # a later change reaches the connected device with a higher version
@@ -70,7 +70,7 @@ async def test_a_command_is_answered_and_journaled(
         assert outcome.status == 200
         assert outcome.payload == {"echo": {"delay": 1}}
 
-        async def journaled() -> list[EventKind]:
+        async def journaled() -> list[EventKind] | bool:
             events = await tk.journal.events("pump-1")
             kinds = [e.kind for e in events]
             return EventKind.COMMAND_ANSWERED in kinds and kinds
