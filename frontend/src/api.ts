@@ -24,7 +24,8 @@ export async function request<T = any>(
   }
   let response: Response;
   try {
-    response = await fetch(url, init);
+    const early = method === "GET" ? takePrefetched(url) : undefined;
+    response = await (early ?? fetch(url, init));
   } catch {
     throw new ApiError(0, "unreachable", "The server cannot be reached. Is `twinkit serve` running?");
   }
@@ -51,6 +52,14 @@ export async function request<T = any>(
 }
 
 export const get = <T = any>(url: string) => request<T>("GET", url);
+
+/** A request index.html started before the bundle loaded; each is used once. */
+function takePrefetched(url: string): Promise<Response> | undefined {
+  const store = (window as any).__prefetch as Record<string, Promise<Response>> | undefined;
+  const early = store?.[url];
+  if (early) delete store![url];
+  return early;
+}
 
 /** Lists come back as arrays or wrapped in an object; accept both. */
 export function items<T = any>(data: any): T[] {

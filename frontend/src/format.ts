@@ -98,3 +98,13 @@ export function isNumericSchema(schema: any): boolean {
   return ["double", "float", "decimal", "integer", "long", "short", "byte",
     "unsignedByte", "unsignedShort", "unsignedInteger", "unsignedLong"].includes(t);
 }
+
+const PALETTE = ["#2563eb", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#ea580c"];
+
+/** A stable colour per model, the same on every page. */
+export function modelColor(model: string | null): string {
+  if (!model) return "#64748b";
+  let h = 0;
+  for (const ch of model) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return PALETTE[h % PALETTE.length];
+}

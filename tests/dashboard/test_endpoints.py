@@ -16,7 +16,7 @@ from twinkit.platform import Platform
 from twinkit.testing import FrozenClock
 
 PUMP = {
-    "@context": "dtmi:dtdl:context;3",
+    "@context": ["dtmi:dtdl:context;3", "dtmi:dtdl:extension:quantitativeTypes;1"],
     "@id": "dtmi:test:Pump;1",
     "@type": "Interface",
     "extends": "dtmi:test:Asset;1",

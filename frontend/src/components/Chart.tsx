@@ -25,7 +25,8 @@ export function toSeconds(t: unknown): number {
 
 export async function fetchSeries(twin: string, path: string, startMs: number, endMs: number, buckets: number) {
   const everyMs = Math.max(1, Math.floor((endMs - startMs) / Math.max(50, buckets)));
-  const url = `/api/v1/twins/${enc(twin)}/history/${enc(path)}${qs({
+  // the dashboard's numpy-backed read of the same history (see twinkit/dashboard/series.py)
+  const url = `/api/v1/dashboard/twins/${enc(twin)}/series/${enc(path)}${qs({
     start: new Date(startMs).toISOString(),
     end: new Date(endMs).toISOString(),
     every: `${everyMs}ms`,
@@ -48,11 +49,16 @@ export async function fetchSeries(twin: string, path: string, startMs: number, e
   return [xs, ys] as [number[], (number | null)[]];
 }
 
-export function TelemetryChart(props: { twin: string; path: string; label: string; unit?: string | null; latest?: unknown; color?: string }) {
+/** `5m`, `1h`, `24h`, `7d`, `30d` → milliseconds (for `?range=` links); undefined if unknown. */
+export function windowOf(label: string | null): number | undefined {
+  return WINDOWS.find(([l]) => l === label)?.[1];
+}
+
+export function TelemetryChart(props: { twin: string; path: string; label: string; unit?: string | null; latest?: unknown; color?: string; window?: number; onReady?: () => void }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const data = useRef<[number[], (number | null)[]]>([[], []]);
-  const [range, setRange] = useState<Range>({ live: true, window: 5 * 60e3 });
+  const [range, setRange] = useState<Range>({ live: true, window: props.window ?? 5 * 60e3 });
   const rangeRef = useRef(range);
   rangeRef.current = range;
   const [latest, setLatest] = useState<unknown>(props.latest);
@@ -148,6 +154,11 @@ export function TelemetryChart(props: { twin: string; path: string; label: strin
           plot.current!.setScale("x", { min: start / 1000, max: end / 1000 });
         });
         setStatus("ready");
+        // for bench/dashboard.py: when this range's points are on screen
+        requestAnimationFrame(() => {
+          performance.mark(`chart-drawn:${props.path}`, { detail: { points: series[0].length } });
+          props.onReady?.();
+        });
         const last = series[1][series[1].length - 1];
         if (r.live && last != null && latest === undefined) setLatest(last);
       } catch {

@@ -90,6 +90,7 @@ export function useFeed(listener: (event: FeedEvent) => void, deps: unknown[] = 
 /** Load data with loading/error states; `reload` re-runs it. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): {
   data: T | undefined; error: unknown; loading: boolean; reload: () => void; set: (t: T) => void;
+  update: (fn: (t: T) => T) => void;
 } {
   const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
   const [nonce, setNonce] = useState(0);
@@ -110,6 +111,8 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): {
     loading: state.loading,
     reload: () => setNonce((n) => n + 1),
     set: (data: T) => setState({ data, loading: false }),
+    // apply a change to whatever data is current (live events may arrive after a newer load)
+    update: (fn: (t: T) => T) => setState((s) => (s.data === undefined ? s : { ...s, data: fn(s.data) })),
   };
 }
 

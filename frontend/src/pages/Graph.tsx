@@ -2,20 +2,12 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import dagre from "@dagrejs/dagre";
 import { enc, get, request } from "../api";
 import { Empty, ErrorBox, Spinner, StatusDot, useLoad } from "../components/common";
-import { modelName } from "../format";
+import { modelColor, modelName } from "../format";
 import { Link, navigate, setQuery, twinHref, useLocation } from "../router";
 
 type GNode = { id: string; model: string | null; online: boolean; hop: number };
 type GEdge = { id: string; source: string; target: string; name: string };
 type Graph = { nodes: GNode[]; edges: GEdge[]; truncated: boolean; more_beyond_depth?: boolean };
-
-const PALETTE = ["#2563eb", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#ea580c"];
-export function modelColor(model: string | null): string {
-  if (!model) return "#64748b";
-  let h = 0;
-  for (const ch of model) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return PALETTE[h % PALETTE.length];
-}
 
 const NODE_W = 168;
 const NODE_H = 46;

@@ -1,10 +1,9 @@
 import { useRef, useState } from "preact/hooks";
 import { ApiError, get, request, type Content } from "../api";
 import { Badge, Card, Empty, ErrorBox, Spinner, useLoad } from "../components/common";
-import { modelName, schemaText, unitSymbol } from "../format";
+import { modelColor, modelName, schemaText, unitSymbol } from "../format";
 import { locate, syntaxLocation, type Location } from "../pointer";
 import { Link } from "../router";
-import { modelColor } from "./Graph";
 
 type ModelCard = { id: string; display_name?: string | null; description?: string | null; extends: string[]; contents: Content[]; twins: number | null };
 

@@ -1,17 +1,30 @@
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { enc, get, type FeedEvent, type ResolvedModel, type TwinDoc } from "../api";
-import { TelemetryChart } from "../components/Chart";
+import { TelemetryChart, windowOf } from "../components/Chart";
 import { Badge, Card, Empty, ErrorBox, Spinner, StatusDot, useFeed, useLoad, useTick } from "../components/common";
 import { CommandPanel, DesiredEditor, Journal, Relationships, StateTable, TwinAlerts } from "../components/TwinParts";
 import { ago, formatValue, isNumericSchema, modelName } from "../format";
-import { Link } from "../router";
+import { Link, useLocation } from "../router";
 
 const COLORS = ["#2563eb", "#059669", "#d97706", "#7c3aed", "#dc2626", "#0891b2"];
 
 export function TwinPage(props: { id: string }) {
   const id = props.id;
+  const { query } = useLocation();
+  const initialWindow = windowOf(query.get("range"));
   const twin = useLoad<TwinDoc>(() => get(`/api/v1/twins/${enc(id)}`), [id]);
-  const model = useLoad<ResolvedModel>(() => get(`/api/v1/dashboard/twins/${enc(id)}/model`), [id, twin.data?.model]);
+  const model = useLoad<ResolvedModel>(() => get(`/api/v1/dashboard/twins/${enc(id)}/model`), [id]);
+  const modelChanged = !!twin.data && !!model.data && (twin.data.model ?? null) !== model.data.id;
+  useEffect(() => {
+    if (modelChanged) model.reload();
+  }, [modelChanged]);
+  // the cards below the charts load once a chart has drawn (or after 1.5 s), so the charts'
+  // history reads do not queue behind them on the server
+  const [lower, setLower] = useState(false);
+  useEffect(() => {
+    const h = setTimeout(() => setLower(true), 1500);
+    return () => clearTimeout(h);
+  }, [id]);
   const summary = useLoad<{ online: boolean; last_seen: string | null }>(() => get(`/api/v1/dashboard/twins/${enc(id)}/summary`), [id]);
   const now = useTick(1000);
   const refetch = useRef(0);
@@ -20,12 +33,20 @@ export function TwinPage(props: { id: string }) {
     return () => clearInterval(h);
   }, [id]);
 
+  // events can arrive faster than renders: fold each into the newest document seen
+  const latest = useRef<TwinDoc | undefined>(undefined);
+  if (twin.data && (!latest.current || twin.data.revision >= latest.current.revision || twin.data.id !== latest.current.id)) {
+    latest.current = twin.data;
+  }
   useFeed(
     (e: FeedEvent) => {
-      if (e.twin !== id || !twin.data) return;
-      const next = applyEvent(twin.data, e);
-      if (next) twin.set(next);
-      else {
+      const base = latest.current;
+      if (e.twin !== id || !base) return;
+      const next = applyEvent(base, e);
+      if (next) {
+        latest.current = next;
+        twin.set(next);
+      } else {
         clearTimeout(refetch.current);
         refetch.current = window.setTimeout(twin.reload, 150);
       }
@@ -52,6 +73,7 @@ export function TwinPage(props: { id: string }) {
   for (const t of m?.telemetry ?? []) if (isNumericSchema(t.schema)) numericTelemetry.add(t.name);
   for (const [k, v] of Object.entries(doc.telemetry ?? {})) if (typeof v === "number") numericTelemetry.add(k);
   const telemetryNames = [...numericTelemetry];
+  if (telemetryNames.length === 0 && !lower) setTimeout(() => setLower(true), 0);
   const score = doc.analytics?.anomaly_score ?? doc.telemetry?.anomaly_score ?? doc.reported?.anomaly_score;
   const rul = doc.analytics?.rul_cycles;
 
@@ -111,6 +133,8 @@ export function TwinPage(props: { id: string }) {
                   unit={unitOf(name)}
                   latest={doc.telemetry?.[name]}
                   color={COLORS[i % COLORS.length]}
+                  window={initialWindow}
+                  onReady={() => setLower(true)}
                 />
               );
             })}
@@ -129,10 +153,10 @@ export function TwinPage(props: { id: string }) {
           <CommandPanel twin={id} model={m} />
         </Card>
         <Card title="Relationships">
-          <Relationships twin={id} />
+          {lower ? <Relationships twin={id} /> : <Spinner />}
         </Card>
         <Card title="Journal">
-          <Journal twin={id} revision={doc.revision} />
+          {lower ? <Journal twin={id} revision={doc.revision} /> : <Spinner />}
         </Card>
       </div>
     </div>

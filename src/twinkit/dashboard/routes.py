@@ -24,7 +24,9 @@ from twinkit.dashboard.fleet import (
 )
 from twinkit.dashboard.graph import first_twins, neighbourhood
 from twinkit.dashboard.models_view import interface_json, resolved_json
+from twinkit.dashboard.series import downsampled
 from twinkit.model.errors import NotFound, TwinkitError, ValidationFailed
+from twinkit.model.time import parse_duration, parse_time
 from twinkit.platform import Platform
 
 PREFIX = "/api/v1/dashboard"
@@ -119,6 +121,31 @@ def build_router() -> APIRouter:
             model = platform.registry.resolve(state.model) if state.model else None
             now = platform.clock.now().astimezone(UTC)
             return summarize(state, model, now, presence_of(request))
+        except TwinkitError as error:
+            return error_response(error)
+
+    @router.get("/twins/{twin}/series/{path:path}")
+    async def series(
+        request: Request,
+        twin: str,
+        path: str,
+        start: str,
+        end: str,
+        every: str,
+        agg: str = "mean",
+    ) -> Any:
+        """A chart's downsampled points ``{"points": [[epoch seconds, value], ...]}``."""
+        try:
+            points = await downsampled(
+                platform_of(request),
+                twin,
+                path,
+                parse_time(start, "/start"),
+                parse_time(end, "/end"),
+                parse_duration(every, "/every").total_seconds(),
+                agg,
+            )
+            return {"points": points}
         except TwinkitError as error:
             return error_response(error)
 
