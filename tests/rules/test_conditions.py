@@ -141,3 +141,13 @@ def test_related_aggregates() -> None:
     assert aggregate("avg", [1, 3]) == 2.0
     assert aggregate("count", [1, 3]) == 2
     assert aggregate("sum", []) is None
+
+
+def test_running_sums_stay_right_after_old_points_are_trimmed() -> None:
+    w = SeriesWindow(keep=60.0)
+    for t in range(0, 600, 10):
+        w.add(float(t), float(t))
+    # held: 530..590; the last 30 s: 570, 580, 590
+    assert window_value(call("avg", 30.0), w, 590.0) == 580.0
+    assert window_value(call("sum", 60.0), w, 590.0) == sum(range(540, 600, 10))
+    assert window_value(call("count", 1000.0), w, 590.0) == 7

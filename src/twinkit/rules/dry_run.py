@@ -20,7 +20,7 @@ from twinkit.platform import Platform
 from twinkit.rules.actions import Firing
 from twinkit.rules.conditions import RelatedCall, is_missing, lookup
 from twinkit.rules.rule import Rule
-from twinkit.rules.tracking import Hold, judge, window_series
+from twinkit.rules.tracking import Hold, concerns, event_inputs, judge, rule_inputs, window_series
 from twinkit.rules.windows import SeriesWindow, aggregate
 from twinkit.twins.state import TwinState, apply
 
@@ -111,6 +111,7 @@ class _Replay:
         keep = max([keep, *rule.windows.values()])
         self.windows = {series: SeriesWindow(keep) for series in window_series(rule)}
         self.report = DryRun(rule.id, twin)
+        self.inputs = rule_inputs(rule)
 
     async def feed(self, event: Event) -> None:
         self.report.events += 1
@@ -122,7 +123,8 @@ class _Replay:
             if window is not None:
                 window.add(t, value)
         if event.kind in _EVALUATED and self.state.exists:
-            await self.evaluate(now)
+            if concerns(self.inputs, event_inputs(event)):
+                await self.evaluate(now)
         elif not self.state.exists:
             self.hold = Hold()
 

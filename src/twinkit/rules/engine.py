@@ -42,7 +42,14 @@ from twinkit.rules.actions import Actuator, CommandSender, Firing
 from twinkit.rules.alerts import Alerts
 from twinkit.rules.conditions import RelatedCall, is_missing, lookup
 from twinkit.rules.rule import Check, Rule, parse_rule, python_rule
-from twinkit.rules.tracking import Hold, judge, window_series
+from twinkit.rules.tracking import (
+    Hold,
+    concerns,
+    event_inputs,
+    judge,
+    rule_inputs,
+    window_series,
+)
 from twinkit.rules.windows import SeriesWindow, aggregate
 from twinkit.storage.ports import Batch
 from twinkit.twins.state import TwinState, apply
@@ -86,6 +93,8 @@ class RuleEngine:
         self._rules: dict[str, Rule] = {}
         self._by_model: dict[str | None, list[Rule]] = {}
         self._keep: dict[str, float] = {}  # series → longest window over it
+        self._related_rules = False
+        self._inputs: dict[str, frozenset[str] | None] = {}
         self._windows: dict[tuple[str, str], SeriesWindow] = {}
         self._holds: dict[tuple[str, str], Hold] = {}  # (rule, twin)
         self._pending: deque[tuple[Event, float]] = deque()  # (event, its sample time)
@@ -212,6 +221,7 @@ class RuleEngine:
     def _install(self, rule: Rule) -> None:
         old = self._rules.get(rule.id)
         self._rules[rule.id] = rule
+        self._inputs[rule.id] = rule_inputs(rule)
         self._by_model.clear()
         if old is not None:
             for key in [k for k in self._holds if k[0] == rule.id]:
@@ -227,6 +237,7 @@ class RuleEngine:
             for series, span in spans.items():
                 keep[series] = max(keep.get(series, 0.0), span)
         self._keep = keep
+        self._related_rules = any(r.condition and r.condition.related for r in self._rules.values())
         for (_, series), window in list(self._windows.items()):
             if series in keep:
                 window.keep = keep[series]
@@ -267,7 +278,7 @@ class RuleEngine:
             return
         if not self._rules:
             return
-        if any(r.condition and r.condition.related for r in self._rules.values()):
+        if self._related_rules:
             self._neighbours.add(twin)
             self._wake.set()
         if not self.rules_for(twin, event.model):
@@ -321,7 +332,7 @@ class RuleEngine:
             event, moment = self._pending.popleft()
             state = await self._state_after(event)
             if state is not None:
-                await self.evaluate_twin(event.twin, moment, state)
+                await self.evaluate_twin(event.twin, moment, state, event_inputs(event))
         while self._neighbours:
             changed, self._neighbours = self._neighbours, set()
             for twin in changed:
@@ -398,8 +409,15 @@ class RuleEngine:
         return found
 
     # -- evaluation ---------------------------------------------------------------------------
-    async def evaluate_twin(self, twin: str, moment: float, state: TwinState | None = None) -> None:
-        """Judge every rule of ``twin`` at ``moment`` (its current state unless given)."""
+    async def evaluate_twin(
+        self,
+        twin: str,
+        moment: float,
+        state: TwinState | None = None,
+        changed: frozenset[str] | None = None,
+    ) -> None:
+        """Judge the rules of ``twin`` at ``moment`` (on its current state unless given) that
+        read one of the ``changed`` values (all of them when None)."""
         if state is None:
             try:
                 state = await self.platform.twins.get(twin)
@@ -409,8 +427,12 @@ class RuleEngine:
         rules = self.rules_for(twin, state.model)
         if not rules:
             return
-        doc = state.document()
+        doc: dict[str, Any] | None = None
         for rule in rules:
+            if not concerns(self._inputs.get(rule.id), changed):
+                continue
+            if doc is None:
+                doc = state.document()
             self.evaluations += 1
             try:
                 holds, values = await self._holds_now(rule, state, doc, moment)

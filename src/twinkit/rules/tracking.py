@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from twinkit.model.events import Event, EventKind
 from twinkit.model.time import format_time, parse_duration
 from twinkit.rules.conditions import RelatedCall, WindowCall, document_path, is_missing, lookup
 from twinkit.rules.rule import Rule
@@ -44,6 +45,50 @@ class Hold:
         if self.since is None or self.active or need <= 0:
             return None
         return self.since + need
+
+
+_SECTION_KINDS = {
+    EventKind.TELEMETRY_RECEIVED: "telemetry",
+    EventKind.ANALYTICS_UPDATED: "analytics",
+    EventKind.REPORTED_CHANGED: "reported",
+    EventKind.DESIRED_CHANGED: "desired",
+}
+
+
+def rule_inputs(rule: Rule) -> frozenset[str] | None:
+    """The values (``section/name``) a rule reads, or None when it may read anything.
+
+    A rule is judged again only when an event changes one of its inputs: a telemetry sample of
+    ``vibration`` cannot change ``temperature > 80``. Python checks and related-twin rules read
+    anything, so they are judged on every change of the twin.
+    """
+    condition = rule.condition
+    if rule.check is not None or condition is None or condition.related:
+        return None
+    inputs = {w.series for w in condition.windows}
+    for path in condition.paths:
+        if len(path) < 2:
+            return None
+        if path[0] == "delta":
+            inputs |= {f"reported/{path[1]}", f"desired/{path[1]}"}
+        else:
+            inputs.add(f"{path[0]}/{path[1]}")
+    return frozenset(inputs)
+
+
+def event_inputs(event: Event) -> frozenset[str] | None:
+    """The values an event changes, or None when it may change anything (created, replaced)."""
+    section = _SECTION_KINDS.get(event.kind)
+    if section is None:
+        return None
+    if section in ("telemetry", "analytics"):
+        return frozenset(f"{section}/{k}" for k in event.data.get("values", ()))
+    names = [*event.data.get("set", {}), *event.data.get("removed", ())]
+    return frozenset(f"{section}/{k}" for k in names)
+
+
+def concerns(inputs: frozenset[str] | None, changed: frozenset[str] | None) -> bool:
+    return inputs is None or changed is None or not inputs.isdisjoint(changed)
 
 
 def window_series(rule: Rule) -> set[str]:
