@@ -60,6 +60,13 @@ class AuditLog:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._file = os.fdopen(fd, "ab")
 
+    @classmethod
+    def reader(cls, path: str | os.PathLike[str] | None) -> AuditLog:
+        """A log opened only to read (the CLI): it creates no file."""
+        log = cls(None)
+        log.path = Path(path) if path is not None else None
+        return log
+
     def record(self, entry: AuditEntry) -> None:
         body = entry.to_json()
         if self._file is None:

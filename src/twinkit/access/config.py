@@ -180,9 +180,18 @@ class AuthConfig:
     # -- use -------------------------------------------------------------------------------
 
     def reindex(self) -> None:
+        """Index tokens by id; declare every tenant an identity or a policy names."""
         self._tokens = {t.id: i for i in self.identities.values() for t in i.tokens}
+        named = {i.tenant for i in self.identities.values() if i.tenant}
+        named |= {p.scope.value for p in self.policies if p.scope.kind == "tenant"}
+        missing = named - set(self.tenants.model_prefixes)
+        if missing:
+            known = dict(self.tenants.model_prefixes)
+            known.update(Tenants.of(sorted(missing)).model_prefixes)
+            self.tenants = Tenants(known)
 
     def evaluator(self) -> Evaluator:
+        self.reindex()
         return Evaluator(self.policies, self.tenants)
 
     @property

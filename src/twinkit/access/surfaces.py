@@ -7,6 +7,7 @@ from typing import Any
 
 from twinkit.access.evaluator import READ, redact_document
 from twinkit.access.guard import Forbidden
+from twinkit.access.policy import split_path
 from twinkit.access.query_filter import run_filtered_query
 from twinkit.access.routes import API, Call, Plan, gate, route, visible_twin
 from twinkit.model.errors import ValidationFailed
@@ -131,6 +132,15 @@ async def twin_summary(call: Call) -> Plan:
         return row
 
     return Plan(filter=keep)
+
+
+@route("GET", f"{DASH}/twins/{{twin}}/series/{{path}}")
+async def twin_series(call: Call) -> Plan:
+    """A chart's points are history: READ on ``history:/<path>``."""
+    decisions = await call.guard.twin(call.principal, call.params["twin"])
+    path = split_path(call.params["path"])
+    call.guard.require(decisions.can(READ, "history", path), READ, "history:/" + "/".join(path))
+    return Plan()
 
 
 @route("GET", f"{DASH}/alerts")
