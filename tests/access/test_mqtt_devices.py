@@ -33,8 +33,9 @@ class Client:
         self.connected = threading.Event()
         self.reason: object = None
 
-        def on_connect(client: object, userdata: object, flags: object, reason: object,
-                       properties: object) -> None:  # fmt: skip
+        def on_connect(
+            client: object, userdata: object, flags: object, reason: object, properties: object
+        ) -> None:
             self.reason = reason
             self.connected.set()
 
@@ -85,8 +86,9 @@ async def broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         return
     plugins, login = broker_plugins(path)
     port = free_port()
-    amqtt = Broker({"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-                    "plugins": plugins})  # fmt: skip
+    amqtt = Broker(
+        {"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}}, "plugins": plugins}
+    )
     await amqtt.start()
     try:
         yield port, login.password
@@ -121,8 +123,13 @@ async def test_device_cannot_use_another_devices_topics(
     one, two = await connect("pump-1", "pw1"), await connect("pump-2", "pw2")
     assert platform.ok and one.ok and two.ok
     platform.mqtt.subscribe("twinkit/#", qos=1)
-    for topic in ("twinkit/acme~pump-2/#", "twinkit/#", "twinkit/+/desired", "#",
-                  "twinkit/acme~pump-1/#"):  # fmt: skip
+    for topic in (
+        "twinkit/acme~pump-2/#",
+        "twinkit/#",
+        "twinkit/+/desired",
+        "#",
+        "twinkit/acme~pump-1/#",
+    ):
         one.mqtt.subscribe(topic, qos=1)
     await asyncio.sleep(0.5)
     two.mqtt.publish("twinkit/acme~pump-2/telemetry", b"secret-of-2", qos=1)

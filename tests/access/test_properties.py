@@ -24,10 +24,19 @@ from twinkit.api import create_app
 TWINS = ["acme~t1", "acme~t2", "globex~t3", "t4"]
 KEYS = ["a", "b", "c"]
 PATHS = [
-    "twin:/", "twin:/reported", "twin:/reported/a", "twin:/reported/b", "twin:/desired",
-    "twin:/desired/b", "twin:/telemetry", "twin:/telemetry/c", "history:/",
-    "history:/telemetry", "history:/telemetry/c", "history:/reported/a",
-]  # fmt: skip
+    "twin:/",
+    "twin:/reported",
+    "twin:/reported/a",
+    "twin:/reported/b",
+    "twin:/desired",
+    "twin:/desired/b",
+    "twin:/telemetry",
+    "twin:/telemetry/c",
+    "history:/",
+    "history:/telemetry",
+    "history:/telemetry/c",
+    "history:/reported/a",
+]
 SUBJECTS = ["user:u", "group:g", "tenant:acme", "user:other"]
 PERMS = st.sets(st.sampled_from(["READ", "WRITE"])).map(sorted)
 
@@ -51,8 +60,9 @@ def tenant_of(twin: str) -> str | None:
     return twin.split("~")[0] if "~" in twin else None
 
 
-def oracle(policies: list[dict[str, Any]], subjects: set[str], twin: str, perm: str,
-           resource: str) -> bool:  # fmt: skip
+def oracle(
+    policies: list[dict[str, Any]], subjects: set[str], twin: str, perm: str, resource: str
+) -> bool:
     kind, _, path = resource.partition(":")
     target = tuple(p for p in path.split("/") if p)
     at: dict[tuple[str, ...], tuple[bool, bool]] = {}
@@ -82,11 +92,12 @@ def oracle(policies: list[dict[str, Any]], subjects: set[str], twin: str, perm: 
 def visible(policies: list[dict[str, Any]], subjects: set[str], twin: str) -> bool:
     """Some twin path is (effectively) granted READ: the twin shows up, possibly empty."""
     return any(
-        oracle(policies, subjects, twin, "READ", p)
-        for p in PATHS
-        if p.startswith("twin:")
-    ) or any(oracle(policies, subjects, twin, "READ", f"twin:/{s}/{k}")
-             for s in ("reported", "desired", "telemetry") for k in KEYS)  # fmt: skip
+        oracle(policies, subjects, twin, "READ", p) for p in PATHS if p.startswith("twin:")
+    ) or any(
+        oracle(policies, subjects, twin, "READ", f"twin:/{s}/{k}")
+        for s in ("reported", "desired", "telemetry")
+        for k in KEYS
+    )
 
 
 def check_document(doc: dict[str, Any], states: dict[str, Any], allowed: Any) -> None:

@@ -10,8 +10,14 @@ import httpx
 from tests.access.conftest import AppMaker, Realm
 from twinkit.access.routes import ROUTES
 
-SAMPLES = {"twin_id": "acme~p1", "twin": "acme~p1", "rel_id": "r1", "path": "telemetry/temp",
-           "dtmi": "dtmi:acme:Pump;1", "name": "reboot"}  # fmt: skip
+SAMPLES = {
+    "twin_id": "acme~p1",
+    "twin": "acme~p1",
+    "rel_id": "r1",
+    "path": "telemetry/temp",
+    "dtmi": "dtmi:acme:Pump;1",
+    "name": "reboot",
+}
 BODIES = {
     "PUT": {"model": None, "reported": {"a": 1}},
     "PATCH": {"a": 1},

@@ -41,9 +41,14 @@ ADMIN_KINDS = ("twin", "command", "model", "history", "policy", "audit", "metric
 
 def add_auth_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``auth`` and its sub-commands to ``twinkit``'s sub-parsers."""
-    auth = subparsers.add_parser("auth", help="identities, tokens, devices, policies, audit")
-    auth.add_argument("--file", default=os.environ.get("TWINKIT_AUTH", DEFAULT_FILE),
-                      help=f"the auth file (default $TWINKIT_AUTH or ./{DEFAULT_FILE})")  # fmt: skip
+    auth: argparse.ArgumentParser = subparsers.add_parser(
+        "auth", help="identities, tokens, devices, policies, audit"
+    )
+    auth.add_argument(
+        "--file",
+        default=os.environ.get("TWINKIT_AUTH", DEFAULT_FILE),
+        help=f"the auth file (default $TWINKIT_AUTH or ./{DEFAULT_FILE})",
+    )
     sub = auth.add_subparsers(dest="auth_command", required=True)
 
     init = sub.add_parser("init", help="a new auth file with an admin user; prints its token")
@@ -112,9 +117,13 @@ def auth_command(args: argparse.Namespace) -> int:
         return _audit(args, _load(path) if path.exists() else None)
     config = _load(path)
     handler = {
-        "users": _identities, "services": _identities, "devices": _devices,
-        "token": _token, "policy": _policy, "mosquitto-config": _mosquitto,
-    }[command]  # fmt: skip
+        "users": _identities,
+        "services": _identities,
+        "devices": _devices,
+        "token": _token,
+        "policy": _policy,
+        "mosquitto-config": _mosquitto,
+    }[command]
     code = handler(config, args)
     if command not in ("mosquitto-config",) and getattr(args, "verb", "") not in ("list", "show"):
         config.reindex()
@@ -145,7 +154,7 @@ def _init(path: Path, admin: str) -> int:
                 "id": "admins",
                 "entries": {"admins": {"subjects": [ident.subject], "resources": resources}},
             }
-        )  # fmt: skip
+        )
     )
     token = _new_token(ident, "created by init", None)
     config.reindex()
@@ -166,7 +175,7 @@ def _new_token(ident: Identity, name: str, expires_in: str | None) -> str:
             name,
             now.isoformat(timespec="seconds"),
             expires.isoformat(timespec="seconds") if expires else None,
-        )  # fmt: skip
+        )
     )
     return format_token(token_id, secret)
 
@@ -263,8 +272,9 @@ def _policy(config: AuthConfig, args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace, config: AuthConfig | None) -> int:
     path = (config.audit_file if config else None) or audit_path_for(args.db)
     log = AuditLog.reader(path)
-    for entry in reversed(log.list(subject=args.subject, since=args.since,
-                                   outcome=args.outcome, limit=args.limit)):  # fmt: skip
+    for entry in reversed(
+        log.list(subject=args.subject, since=args.since, outcome=args.outcome, limit=args.limit)
+    ):
         _out(json.dumps(entry, sort_keys=True))
     return 0
 

@@ -55,8 +55,13 @@ class TlsSettings:
         key = self.mqtt_keyfile or self.keyfile
         if not cert:
             return None
-        return {"type": "tcp", "bind": f"{host}:{self.mqtt_port}", "ssl": True,
-                "certfile": cert, "keyfile": key}  # fmt: skip
+        return {
+            "type": "tcp",
+            "bind": f"{host}:{self.mqtt_port}",
+            "ssl": True,
+            "certfile": cert,
+            "keyfile": key,
+        }
 
 
 @dataclass(slots=True)
@@ -114,8 +119,18 @@ class AuthConfig:
     def from_json(cls, raw: Any) -> AuthConfig:
         if not isinstance(raw, dict):
             raise ValidationFailed("the auth file is an object (users, policies, …)")
-        known = {"version", "users", "service_accounts", "devices", "policies", "tenants",
-                 "oidc", "rate_limit", "tls", "audit_file"}  # fmt: skip
+        known = {
+            "version",
+            "users",
+            "service_accounts",
+            "devices",
+            "policies",
+            "tenants",
+            "oidc",
+            "rate_limit",
+            "tls",
+            "audit_file",
+        }
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValidationFailed(f"unknown auth setting {unknown[0]!r}", f"/{unknown[0]}")

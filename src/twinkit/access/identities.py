@@ -75,8 +75,9 @@ class Token:
         token_hash = raw.get("hash")
         if not isinstance(token_hash, str) or not token_hash.startswith("sha256:"):
             raise ValidationFailed("a token hash is 'sha256:<hex>' (never the token)", path)
-        return cls(raw["id"], token_hash, raw.get("name", ""), raw.get("created_at"),
-                   raw.get("expires_at"))  # fmt: skip
+        return cls(
+            raw["id"], token_hash, raw.get("name", ""), raw.get("created_at"), raw.get("expires_at")
+        )
 
 
 @dataclass(slots=True)

@@ -76,10 +76,11 @@ def audit_router() -> APIRouter:
         evaluator = guard.evaluator
         entries = guard.audit.list(subject=subject, since=since, outcome=outcome, limit=limit * 4)
         visible = [
-            e for e in entries
+            e
+            for e in entries
             if not guard.authorize
             or evaluator.can(principal, Permission.READ, "audit:/", tenant=e.get("tenant"))
-        ]  # fmt: skip
+        ]
         return {"items": visible[:limit]}
 
     return router

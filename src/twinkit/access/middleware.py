@@ -58,8 +58,9 @@ class AccessMiddleware:
                 raise TooManyRequests(f"rate limit of {principal.id} exceeded; retry later", "")
         except TwinkitError as error:
             if error.status == 401:
-                guard.record(None, f"{method} {path}", "denied", 401, client=client,
-                             reason=error.message)  # fmt: skip
+                guard.record(
+                    None, f"{method} {path}", "denied", 401, client=client, reason=error.message
+                )
             headers = {"Retry-After": retry_after(wait)} if error.status == 429 else {}
             await _refuse(kind, send, error, headers)
             return
@@ -73,15 +74,24 @@ class AccessMiddleware:
         body: bytes | None = None
         if target.needs_body:
             body, receive = await _buffer(receive, self.max_body)
-        call = Call(method, target.template, params, QueryParams(scope.get("query_string", b"")),
-                    principal, guard, body, _header(scope, b"content-type"))  # fmt: skip
+        call = Call(
+            method,
+            target.template,
+            params,
+            QueryParams(scope.get("query_string", b"")),
+            principal,
+            guard,
+            body,
+            _header(scope, b"content-type"),
+        )
         try:
             plan = await target.rule(call)
         except TwinkitError as error:
             if error.status == 403:
                 twin = params.get("twin_id") or params.get("twin")
-                guard.record(principal, action, "denied", 403, twin=twin, client=client,
-                             reason=error.message)  # fmt: skip
+                guard.record(
+                    principal, action, "denied", 403, twin=twin, client=client, reason=error.message
+                )
             await _refuse(kind, send, error)
             return
         if plan.answer is not None:
@@ -97,8 +107,15 @@ class AccessMiddleware:
         finally:
             if plan.write:
                 outcome = "allowed" if 0 < status[0] < 400 else "failed"
-                guard.record(principal, action, outcome, status[0], resource=plan.resource,
-                             twin=plan.twin or params.get("twin_id"), client=client)  # fmt: skip
+                guard.record(
+                    principal,
+                    action,
+                    outcome,
+                    status[0],
+                    resource=plan.resource,
+                    twin=plan.twin or params.get("twin_id"),
+                    client=client,
+                )
 
     def _wrap(self, send: Send, plan: Plan, principal: Principal, status: list[int]) -> Send:
         if plan.stream == "sse":

@@ -301,9 +301,10 @@ async def list_relationships(call: Call) -> Plan:
 
     async def keep(body: Any) -> Any:
         items = [
-            r for r in body.get("items", [])
+            r
+            for r in body.get("items", [])
             if not call.guard.authorize or decisions.can(READ, "twin", ("relationships", r["id"]))
-        ]  # fmt: skip
+        ]
         return {**body, "items": items}
 
     return Plan(filter=keep)
@@ -334,9 +335,10 @@ async def list_series(call: Call) -> Plan:
 
     async def keep(body: Any) -> Any:
         paths = [
-            p for p in body.get("paths", [])
+            p
+            for p in body.get("paths", [])
             if not call.guard.authorize or decisions.can(READ, "history", split_path(p))
-        ]  # fmt: skip
+        ]
         return {**body, "paths": paths}
 
     return Plan(filter=keep)
@@ -384,9 +386,10 @@ async def list_models(call: Call) -> Plan:
     async def keep(body: Any) -> Any:
         guard, principal = call.guard, call.principal
         items = [
-            m for m in body.get("items", [])
+            m
+            for m in body.get("items", [])
             if not guard.authorize or guard.model(principal, m["id"]).can(READ, "model")
-        ]  # fmt: skip
+        ]
         return {**body, "items": items}
 
     return Plan(filter=keep)

@@ -105,9 +105,10 @@ async def dashboard_models(call: Call) -> Plan:
     async def keep(body: Any) -> Any:
         guard, principal = call.guard, call.principal
         items = [
-            m for m in body.get("items", [])
+            m
+            for m in body.get("items", [])
             if not guard.authorize or guard.model(principal, m.get("id")).can(READ, "model")
-        ]  # fmt: skip
+        ]
         return {**body, "items": items, "unmodelled_twins": None}
 
     return Plan(filter=keep)
