@@ -21,6 +21,7 @@ from twinkit.model.errors import Conflict, NotFound, ValidationFailed
 from twinkit.model.interface import Interface, ModelRegistry
 from twinkit.model.loading import interfaces_from_json
 from twinkit.model.time import Clock, SystemClock
+from twinkit.query.predicate import install as install_query_language
 from twinkit.storage.group_commit import GroupCommitter
 from twinkit.storage.memory import MemoryStore
 from twinkit.storage.ports import Batch, Store
@@ -144,6 +145,7 @@ class Platform:
         await self.store.open()
         documents = await self.store.load_models()
         self.registry.add(i for d in documents for i in interfaces_from_json(d))
+        install_query_language(self.registry)
         await self.twins.start()
         await self.history.recover()
         self._committer.start()
