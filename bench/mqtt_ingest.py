@@ -38,6 +38,7 @@ from twinkit.ingest.mosquitto import Mosquitto
 from twinkit.ingest.pipeline import IngestSettings
 from twinkit.model.events import Event
 from twinkit.platform import Platform
+from twinkit.server import tune_gc
 
 WINDOW = 1000  # QoS 1 messages in flight from the publisher
 
@@ -260,6 +261,7 @@ def main() -> int:
     parser.add_argument("--twins", type=int, default=100)
     parser.add_argument("--latency-seconds", type=float, default=8.0)
     args = parser.parse_args()
+    tune_gc()  # as `twinkit serve` does once it has started
     with tempfile.TemporaryDirectory() as tmp, Mosquitto(Path(tmp) / "broker") as broker:
         folder = Path(tmp)
         print(

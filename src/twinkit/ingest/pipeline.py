@@ -179,17 +179,23 @@ class Ingest:
         if not writes:
             self._acked(message)
             return
+        if len(writes) == 1:  # the common case: one message, one signal
+            writes[0].add_done_callback(functools.partial(self._ack_one, message))
+            return
         left = [len(writes), True]
 
         def done(write: asyncio.Future[Any]) -> None:
-            ok = not write.cancelled() and write.exception() is None and write.result() is not False
-            left[1] = left[1] and ok
+            left[1] = left[1] and _succeeded(write)
             left[0] -= 1
             if left[0] == 0 and left[1]:
                 self._acked(message)
 
         for write in writes:
             write.add_done_callback(done)
+
+    def _ack_one(self, message: Message, write: asyncio.Future[Any]) -> None:
+        if _succeeded(write):
+            self._acked(message)
 
     def _acked(self, message: Message) -> None:
         self.stats.counters["acked"] += 1
@@ -320,3 +326,8 @@ class Ingest:
         """Wait for every write in flight (on shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _succeeded(write: asyncio.Future[Any]) -> bool:
+    """A write may be acknowledged: it finished, did not raise, and did not say no."""
+    return not write.cancelled() and write.exception() is None and write.result() is not False
