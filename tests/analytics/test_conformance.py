@@ -13,7 +13,10 @@ import pickle
 import random
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from twinkit.analytics import Detector, DetectorSpec, detectors
 from twinkit.analytics.detector import Sample
@@ -178,3 +181,44 @@ def test_memory_is_bounded_over_a_million_points(spec: DetectorSpec) -> None:
     """The issue's check, run in full: state after 1M points is no larger than after 10k."""
     first, last = _pickled_sizes(spec, 1_000_000, (10_000, 1_000_000))
     assert last <= first * 1.05 + 256
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.sampled_from([0.0, -0.0, 1e-300, 1e150, -1e150, 1e151, 1e300]),
+            st.none(),
+        ),
+        min_size=1,
+        max_size=120,
+    )
+)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_arbitrary_values_never_break_a_detector(values: list[float | None]) -> None:
+    """Any float a broken sensor can send (NaN, inf, 1e300, 0, None) neither raises nor warns
+    (warnings are errors here) nor leaves a score outside [0, 1]; normal data still scores."""
+    for spec in SPECS:
+        detector = fed(spec, 200)
+        names = ("current", "pressure", "vibration") if spec.multivariate else ("value",)
+        for i, v in enumerate(values):
+            t = START + 300.0 * (200 + i)
+            score = detector.process_one({name: v for name in names}, t)
+            assert 0.0 <= score <= 1.0
+        assert _finite(vars(detector)), spec.name
+        for x, t in stream(spec, 50, seed=9, offset=200 + len(values)):
+            score = detector.process_one(x, t)
+            assert 0.0 <= score <= 1.0
+
+
+def _finite(value: object) -> bool:
+    """No NaN or infinity anywhere in a detector's state (a poisoned baseline never recovers)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, np.ndarray):
+        return bool(np.isfinite(value).all())
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_finite(v) for v in value)
+    return True

@@ -9,13 +9,13 @@ TL;DR::
 
 A detector is a plain Python object whose state pickles (the platform stores
 ``pickle.dumps(detector)`` with each twin and restores it after a restart). Missing values
-(``None`` or NaN) are skipped: they score 0 and teach nothing. A sample whose timestamp is older
+(``None``, NaN, infinite, or beyond ±1e150 — a glitch whose square would overflow) are
+skipped: they score 0 and teach nothing. A sample whose timestamp is older
 than the newest one learnt is scored but not learnt, so late data cannot rewind a baseline.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,10 +71,20 @@ def as_seconds(t: Instant) -> float | None:
     return float(t)
 
 
+LIMIT = 1e150
+"""Larger magnitudes count as missing: their squares would overflow and poison a baseline."""
+
+
+def usable(v: float) -> float | None:
+    """``v`` as a float when it is a usable measurement, else ``None``."""
+    return v if -LIMIT <= v <= LIMIT else None  # NaN fails both comparisons
+
+
 def signal_value(x: Sample, signal: str | None) -> float | None:
     """The value of one signal in ``x``: ``signal`` by name, or the only key when ``None``.
 
-    Missing values (absent, ``None``, NaN, infinite, or an empty sample) come back as ``None``;
+    Missing values (absent, ``None``, NaN, infinite, beyond :data:`LIMIT`, or an empty sample)
+    come back as ``None``;
     a sample with several keys and no ``signal`` named is a configuration error.
     """
     if signal is None:
@@ -87,10 +97,9 @@ def signal_value(x: Sample, signal: str | None) -> float | None:
         v = x.get(signal)
     if v is None:
         return None
-    v = float(v)
-    return v if math.isfinite(v) else None
+    return usable(float(v))
 
 
 def present(value: float | None) -> bool:
-    """True for a usable number (not ``None`` and not NaN or infinite)."""
-    return value is not None and math.isfinite(value)
+    """True for a usable number (not ``None``, NaN, infinite or beyond :data:`LIMIT`)."""
+    return value is not None and usable(float(value)) is not None

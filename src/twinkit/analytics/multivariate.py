@@ -21,7 +21,7 @@ from typing import Self
 import numpy as np
 from scipy.special import gammainc
 
-from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds
+from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds, usable
 
 
 class CorrelationDetector:
@@ -157,9 +157,11 @@ class CorrelationDetector:
 
 
 def _number(value: float | None) -> float:
+    """A usable measurement, or NaN for anything missing (see :func:`usable`)."""
     if value is None:
         return math.nan
     try:
-        return float(value)
+        v = usable(float(value))
     except (TypeError, ValueError):
         return math.nan
+    return math.nan if v is None else v
