@@ -41,10 +41,9 @@ class LiteralChecker:
         self, element: Element, term: str, rule: dict[str, Any], value: Any, where: str
     ) -> Any:
         datatype = rule.get("datatype")
-        if type(value) is str and datatype == "string" and "pattern" not in rule:
-            # the common case (names, comments) in one step
-            if len(value) <= rule.get("maxLength", 1 << 30):
-                return value
+        plain = type(value) is str and datatype == "string" and "pattern" not in rule
+        if plain and len(value) <= rule.get("maxLength", 1 << 30):
+            return value  # the common case (comments, symbols) in one step
         if rule.get("max") == 0:
             self._error(
                 "propertyIrrelevantDtmiOrTerm",
