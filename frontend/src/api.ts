@@ -6,6 +6,8 @@ export class ApiError extends Error {
     public code: string,
     message: string,
     public path: string = "",
+    /** every problem when the server reports several (DTDL validation): message + pointer */
+    public details: { message: string; path?: string; validationID?: string }[] = [],
   ) {
     super(message);
   }
@@ -41,7 +43,8 @@ export async function request<T = any>(
   if (!response.ok) {
     const error = data && typeof data === "object" ? data.error ?? data.detail : null;
     if (error && typeof error === "object" && !Array.isArray(error)) {
-      throw new ApiError(response.status, error.code ?? "error", error.message ?? String(error), error.path ?? "");
+      const details = Array.isArray(error.errors) ? error.errors : [];
+      throw new ApiError(response.status, error.code ?? "error", error.message ?? String(error), error.path ?? "", details);
     }
     if (Array.isArray(error) && error[0]?.msg) {
       throw new ApiError(response.status, "invalid", error[0].msg, "/" + (error[0].loc ?? []).slice(1).join("/"));

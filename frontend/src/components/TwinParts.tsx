@@ -6,6 +6,7 @@ import { ago, formatTime, formatValue, schemaText, unitSymbol } from "../format"
 import { Link, twinHref } from "../router";
 import { Badge, Empty, ErrorBox, KIND_TONE, Spinner, useFeed, useLoad } from "./common";
 import { SchemaInput, coerce, toRaw, type Problem } from "./SchemaForm";
+import { AlertActions } from "../pages/Alerts";
 
 type Meta = { changed_at?: string; updated_at?: string; at?: string | null };
 
@@ -379,6 +380,7 @@ export function TwinAlerts(props: { doc: TwinDoc }) {
               <Badge tone={a.severity === "critical" ? "red" : "orange"}>{a.severity ?? "warning"}</Badge>
               <strong>{a.message ?? a.rule ?? a.detector ?? a.id}</strong>
               <span class="muted small">{a.state} · since {formatTime(a.raised_at)}</span>
+              <AlertActions twin={props.doc.id} id={a.id} state={a.state} />
             </div>
           ))}
         </div>

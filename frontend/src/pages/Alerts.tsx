@@ -1,5 +1,5 @@
-import { useRef } from "preact/hooks";
-import { get, qs } from "../api";
+import { useRef, useState } from "preact/hooks";
+import { ApiError, enc, get, qs, request } from "../api";
 import { Badge, Empty, ErrorBox, Spinner, useFeed, useLoad, useTick } from "../components/common";
 import { ago, formatTime, formatValue, modelName } from "../format";
 import { Link, setQuery, twinHref, useLocation } from "../router";
@@ -70,6 +70,7 @@ export function AlertsPage() {
                 <th>Twin</th>
                 <th>State</th>
                 <th>Raised</th>
+                <th />
               </tr>
             </thead>
             <tbody>
@@ -83,6 +84,7 @@ export function AlertsPage() {
                   <td data-label="Twin"><Link href={twinHref(a.twin)}>{a.twin}</Link><div class="muted small">{modelName(a.model)}</div></td>
                   <td data-label="State"><Badge tone={a.state === "cleared" ? "gray" : a.state === "acknowledged" ? "amber" : "red"}>{a.state}</Badge></td>
                   <td data-label="Raised" title={formatTime(a.raised_at)}>{ago(a.raised_at, now)}</td>
+                  <td>{a.state !== "cleared" && <AlertActions twin={a.twin} id={a.key} state={a.state} onDone={alerts.reload} />}</td>
                 </tr>
               ))}
             </tbody>
@@ -90,5 +92,30 @@ export function AlertsPage() {
         </div>
       )}
     </div>
+  );
+}
+
+/** Acknowledge or clear an alert through the rules API. */
+export function AlertActions(props: { twin: string; id: string; state: string; onDone?: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  async function act(verb: "acknowledge" | "clear") {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await request("POST", `/api/v1/twins/${enc(props.twin)}/alerts/${enc(props.id)}/${verb}`, {});
+      props.onDone?.();
+    } catch (e) {
+      setProblem(e instanceof ApiError && e.status === 404 ? "This server has no rules engine to change alerts." : e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <span class="row gap">
+      {props.state === "raised" && <button class="btn tiny" disabled={busy} onClick={() => act("acknowledge")}>Acknowledge</button>}
+      <button class="btn tiny" disabled={busy} onClick={() => act("clear")}>Clear</button>
+      {problem && <span class="field-error">{problem}</span>}
+    </span>
   );
 }

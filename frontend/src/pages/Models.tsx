@@ -119,7 +119,8 @@ const SAMPLE = `{
 
 function Upload(props: { onDone: () => void }) {
   const [text, setText] = useState("");
-  const [error, setError] = useState<{ message: string; path?: string; at?: Location | null } | null>(null);
+  type Problem = { message: string; path?: string; at?: Location | null };
+  const [error, setError] = useState<(Problem & { all: Problem[] }) | null>(null);
   const [ok, setOk] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const area = useRef<HTMLTextAreaElement>(null);
@@ -133,7 +134,7 @@ function Upload(props: { onDone: () => void }) {
     } catch (e) {
       const message = (e as Error).message;
       const at = syntaxLocation(text, message);
-      setError({ message: `Not valid JSON: ${message}`, at });
+      setError({ message: `Not valid JSON: ${message}`, at, all: [] });
       focus(at);
       return;
     }
@@ -147,7 +148,12 @@ function Upload(props: { onDone: () => void }) {
     } catch (e) {
       const path = e instanceof ApiError ? e.path : "";
       const at = path ? locate(text, path) : null;
-      setError({ message: e instanceof Error ? e.message : String(e), path, at });
+      const all = (e instanceof ApiError ? e.details : []).map((d) => ({
+        message: d.validationID ? `${d.message} [${d.validationID}]` : d.message,
+        path: d.path,
+        at: d.path ? locate(text, d.path) : null,
+      }));
+      setError({ message: e instanceof Error ? e.message : String(e), path, at, all });
       focus(at);
     } finally {
       setBusy(false);
@@ -184,7 +190,7 @@ function Upload(props: { onDone: () => void }) {
       <div class="editor">
         <div class="gutter mono" aria-hidden="true">
           {lines.map((_, n) => (
-            <div key={n} class={error?.at?.line === n + 1 ? "err-line" : ""}>{n + 1}</div>
+            <div key={n} class={error && [error, ...error.all].some((p) => p.at?.line === n + 1) ? "err-line" : ""}>{n + 1}</div>
           ))}
         </div>
         <textarea
@@ -202,6 +208,16 @@ function Upload(props: { onDone: () => void }) {
           <strong>{error.message}</strong>
           {error.path ? <span class="mono small"> at {error.path}</span> : null}
           {error.at ? <span class="small"> (line {error.at.line}, column {error.at.column})</span> : null}
+          {error.all.length > 1 && (
+            <ul class="problems small">
+              {error.all.map((p, i) => (
+                <li key={i}>
+                  {p.at ? <button class="linklike" onClick={() => focus(p.at)}>line {p.at.line}</button> : <span class="mono">{p.path || "/"}</span>}{" "}
+                  {p.message}
+                </li>
+              ))}
+            </ul>
+          )}
         </div>
       )}
       {ok && <div class="note ok" role="status">{ok}</div>}
