@@ -261,3 +261,29 @@ def test_invalid_detection_config_points_at_the_field(entry: dict[str, Any], poi
     with pytest.raises(ValidationFailed) as caught:
         parse_detections({"detection": [entry]})
     assert caught.value.path == pointer
+
+
+def test_the_per_model_form_of_the_analytics_package_is_accepted() -> None:
+    entries = parse_detections(
+        {
+            "detection": {
+                PUMP_MODEL: {
+                    "temp": {"detector": "signal", "signal": "temperature", "threshold": 0.8},
+                    "pump": {"detector": "multivariate", "signals": ["current", "pressure"]},
+                }
+            }
+        }
+    )
+    temp, pump = entries
+    assert (temp.name, temp.model, temp.signals, temp.threshold) == (
+        "temp",
+        PUMP_MODEL,
+        ("temperature",),
+        0.8,
+    )
+    assert temp.params == {"signal": "temperature"}
+    assert (pump.detector, pump.signals, pump.multivariate) == (
+        "multivariate",
+        ("current", "pressure"),
+        True,
+    )

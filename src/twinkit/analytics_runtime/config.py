@@ -139,19 +139,66 @@ def parse_detection(raw: Any, where: str = "") -> Detection:
 
 
 def parse_detections(document: Any) -> list[Detection]:
-    """Entries from ``{"detection": [...]}`` or a bare list; names must be unique."""
+    """Entries from ``{"detection": ...}`` or the bare value; names must be unique.
+
+    The value is a list of entries (above), or the analytics package's per-model form — a
+    mapping of model → ``{name: {detector, signal | signals, ...params and runtime options}}``::
+
+        detection:
+          dtmi:acme:Pump;1:
+            temp: {detector: signal, signal: temperature, threshold: 0.8}
+            pump: {detector: multivariate, signals: [current, pressure, vibration]}
+    """
     base = ""
-    if isinstance(document, Mapping):
+    if isinstance(document, Mapping) and ("detection" in document or "rules" in document):
         document = document.get("detection", [])
         base = "/detection"
-    if not isinstance(document, list):
-        raise ValidationFailed("detection is a list of entries", base or "/")
-    entries = [parse_detection(item, f"{base}/{i}") for i, item in enumerate(document)]
+    if isinstance(document, Mapping):
+        document = [
+            _per_model_entry(model, name, entry, f"{base}/{_escape(model)}/{_escape(name)}")
+            for model, by_name in _mapping(document, base).items()
+            for name, entry in _mapping(by_name, f"{base}/{_escape(model)}").items()
+        ]
+        entries = [parse_detection(item, where) for item, where in document]
+    elif isinstance(document, list):
+        entries = [parse_detection(item, f"{base}/{i}") for i, item in enumerate(document)]
+    else:
+        raise ValidationFailed("detection is a list of entries or a mapping by model", base or "/")
     names = [e.name for e in entries]
     for i, name in enumerate(names):
         if name in names[:i]:
             raise ValidationFailed(f"detection name {name!r} is used twice", f"{base}/{i}/name")
     return entries
+
+
+_RUNTIME = {"threshold", "clear_below", "clear_after", "severity", "fleet_prior", "prior_after"}
+
+
+def _per_model_entry(model: str, name: str, entry: Any, where: str) -> tuple[Any, str]:
+    if isinstance(entry, str):
+        entry = {"detector": entry}
+    entry = _mapping(entry, where)
+    signals = entry.get("signals") or [entry.get("signal", name)]
+    params = {k: v for k, v in entry.items() if k not in _RUNTIME | {"detector", "signals"}}
+    raw = {k: v for k, v in entry.items() if k in _RUNTIME}
+    return {
+        **raw,
+        "name": name,
+        "model": model,
+        "signals": signals,
+        "detector": entry.get("detector", "signal"),
+        "params": params,
+    }, where
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationFailed("expected an object", where or "/")
+    return value
+
+
+def _escape(key: str) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 def _unit(value: Any, where: str) -> float:

@@ -201,6 +201,7 @@ class RuleEngine:
     async def remove(self, rule_id: str) -> None:
         rule = self.get(rule_id)
         del self._rules[rule_id]
+        self._inputs.pop(rule_id, None)
         self._by_model.clear()
         for key in [k for k in self._holds if k[0] == rule_id]:
             hold = self._holds.pop(key)

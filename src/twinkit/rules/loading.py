@@ -7,12 +7,15 @@ loader reads its own key and ignores the other.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from twinkit.model.errors import ValidationFailed
 from twinkit.rules.rule import Rule, parse_rule
+
+if TYPE_CHECKING:
+    from twinkit.analytics_runtime import Detection
 
 
 def read_document(text: str | bytes, where: str = "") -> Any:
@@ -57,3 +60,16 @@ def parse_rules(document: Any) -> list[Rule]:
 def load_rules(path: str | Path) -> list[Rule]:
     """The rules of a YAML or JSON file."""
     return parse_rules(read_document(Path(path).read_text(encoding="utf-8")))
+
+
+def read_config(path: str | Path) -> tuple[list[Rule], list[Detection]]:
+    """The rules and the detection entries of one YAML or JSON file; errors name the file."""
+    from twinkit.analytics_runtime import parse_detections  # the runtime imports rules
+
+    try:
+        document = read_document(Path(path).read_text(encoding="utf-8"))
+        rules = parse_rules(document) if document else []
+        detections = parse_detections(document) if isinstance(document, dict) else []
+    except ValidationFailed as exc:
+        raise ValidationFailed(f"{path}: {exc.message}", exc.path) from None
+    return rules, detections
