@@ -239,13 +239,17 @@ async def measure(path: Path, runs: int) -> int:
             lambda c: c.execute("SELECT count(*) FROM relationships").fetchone()
         )
         print(f"graph: {total:,} twins, {rels[0]:,} relationships; {runs} runs per query\n")
-        header = f"{'query':36} {'twinkit p50/p99 ms':>20} {'hand SQL p50/p99 ms':>21} {'ratio':>7}"
+        header = (
+            f"{'query':36} {'twinkit p50/p99 ms':>20} {'hand SQL p50/p99 ms':>21}"
+            f" {'ratio p50/p99':>14}"
+        )
         print(header)
         print("-" * len(header))
         for name, query, sql in cases(random.Random(1)):
+            page = 100 if name.startswith("model") else 1000  # the filter's SQL says LIMIT 100
 
-            async def ours(query: Callable[[], str] = query) -> Any:
-                return (await run_query(tk, query(), max_items=1000)).items
+            async def ours(query: Callable[[], str] = query, page: int = page) -> Any:
+                return (await run_query(tk, query(), max_items=page)).items
 
             async def hand(sql: Callable[[], tuple[str, Any]] = sql) -> Any:
                 text, args = sql()
@@ -254,9 +258,10 @@ async def measure(path: Path, runs: int) -> int:
             p50, p99, rows = await timed(ours, runs)
             h50, h99, hand_rows = await timed(hand, runs)
             ratio = p50 / h50 if h50 else float("inf")
+            tail = p99 / h99 if h99 else float("inf")
             print(
-                f"{name:36} {p50:9.2f} / {p99:8.2f} {h50:10.2f} / {h99:8.2f} {ratio:6.2f}x"
-                f"   ({len(rows)} / {len(hand_rows)} rows)"
+                f"{name:36} {p50:9.2f} / {p99:8.2f} {h50:10.2f} / {h99:8.2f}"
+                f" {ratio:6.2f}x/{tail:5.2f}x   ({len(rows)} / {len(hand_rows)} rows)"
             )
             if ratio > 3:
                 failures += 1

@@ -6,6 +6,8 @@ column and the tokens that would have been accepted there.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -389,8 +391,61 @@ def _parse(text: str, start: str) -> Any:
         raise
 
 
+_STRINGS = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"")
+_MARK = "\x00"
+
+
+@lru_cache(maxsize=512)
+def _parse_template(template: str) -> ast.Query | None:
+    try:
+        query: ast.Query = _parse(template, "query")
+    except ValidationFailed:
+        return None
+    return query
+
+
+def _fill(node: Any, values: list[str]) -> Any:
+    """The template's syntax tree with each string placeholder replaced by its real text."""
+    if isinstance(node, str):
+        if node.startswith(_MARK) and node.endswith(_MARK):
+            return values[int(node[1:-1])]
+        return node
+    if isinstance(node, tuple):
+        return tuple(_fill(item, values) for item in node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        changes = {
+            f.name: _fill(getattr(node, f.name), values)
+            for f in dataclasses.fields(node)
+            if f.compare
+        }
+        return dataclasses.replace(node, **changes)
+    return node
+
+
 def parse_query(text: str) -> ast.Query:
-    """Parse a full ``SELECT … FROM …`` query."""
+    """Parse a full ``SELECT … FROM …`` query.
+
+    Queries that differ only in their string literals (``WHERE T.$dtId = '…'``) share
+    one parse: the literals are swapped for placeholders, the template's tree is
+    cached, and the literals are put back.
+    """
+    if isinstance(text, str) and _MARK not in text and "--" not in text:
+        values: list[str] = []
+
+        def mark(match: re.Match[str]) -> str:
+            values.append(_unquote(match.group(0)))
+            return f"'{_MARK}{len(values) - 1}{_MARK}'"
+
+        template = _parse_template(_STRINGS.sub(mark, text))
+        if template is not None:
+            filled: ast.Query = _fill(template, values)
+            return filled
+    query: ast.Query = _parse(text, "query")
+    return query
+
+
+def parse_exactly(text: str) -> ast.Query:
+    """Parse without the literal-template cache (exact positions in every node)."""
     query: ast.Query = _parse(text, "query")
     return query
 

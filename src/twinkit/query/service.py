@@ -21,7 +21,7 @@ from twinkit.model.time import parse_time
 from twinkit.query.evaluate import evaluate
 from twinkit.query.graph import Graph, current_states, states_as_of
 from twinkit.query.indexes import ensure_path_indexes
-from twinkit.query.parser import parse_query
+from twinkit.query.parser import parse_exactly, parse_query
 from twinkit.query.plan import plan_query
 from twinkit.query.sql import compile_plan
 from twinkit.storage.sqlite import SQLiteStore
@@ -100,7 +100,12 @@ async def run_query(
     """Run ``text``; return up to ``max_items`` rows and a token for the next page (or None)."""
     if not isinstance(max_items, int) or not 1 <= max_items <= MAX_PAGE:
         raise ValidationFailed(f"max_items must be 1..{MAX_PAGE}", "/max_items")
-    plan = plan_query(parse_query(text), platform.registry)
+    try:
+        plan = plan_query(parse_query(text), platform.registry)
+    except ValidationFailed:
+        # the cached parse shares positions across literals; re-plan for exact ones
+        plan_query(parse_exactly(text), platform.registry)
+        raise
     offset = decode_continuation(text, continuation)
     store = platform.store
     if plan.as_of is None and isinstance(store, SQLiteStore):

@@ -75,7 +75,7 @@ class Statement:
     sql: str
     params: dict[str, Any]
     decode: Callable[[tuple[Any, ...]], dict[str, Any]]
-    indexed_paths: list[str] = field(default_factory=list)
+    indexed_paths: list[tuple[bool, str]] = field(default_factory=list)
 
 
 def json_path(keys: tuple[str, ...]) -> str:
@@ -86,7 +86,8 @@ class _Compiler:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.params: dict[str, Any] = {}
-        self.indexed_paths: list[str] = []
+        self.indexed_paths: list[tuple[bool, str]] = []  # (with model, JSON path)
+        self.model_slots = {c.slot for c in _conjuncts(plan.where) if isinstance(c, ModelTest)}
         # how to name each twin slot's id: its own column, or the relationship end that led
         # there (a relationship's target always exists, so a twin whose document is never
         # read needs no join)
@@ -225,14 +226,14 @@ class _Compiler:
             lhs = self.field(left)
             if lhs.path is None or v.kind(right.value) not in ("n", "s") or op == "!=":
                 return None
-            self.indexed_paths.append(lhs.path)
+            self.indexed_paths.append((left.slot in self.model_slots, lhs.path))
             return f"{lhs.value} {op} {self.param(right.value)}"
         if isinstance(cond, InList) and not cond.negated and isinstance(cond.operand, Field):
             lhs = self.field(cond.operand)
             plain = [x for x in cond.values if v.kind(x) in ("n", "s")]
             if lhs.path is None or len(plain) != len(cond.values) or not plain:
                 return None
-            self.indexed_paths.append(lhs.path)
+            self.indexed_paths.append((cond.operand.slot in self.model_slots, lhs.path))
             return f"{lhs.value} IN ({', '.join(self.param(x) for x in plain)})"
         return None
 
@@ -459,8 +460,13 @@ def compile_plan(plan: Plan, limit: int | None, offset: int = 0) -> Statement:
                 select.append(f"{s}.doc")
                 decoders.append(_twin_decoder(take(1)))
         elif isinstance(expr, Field):
-            select.append(c.field(expr).json)
-            decoders.append(_json_decoder(take(1)))
+            val = c.field(expr)
+            if val.static is not None:  # a plain column: its SQL value is the JSON value
+                select.append(val.value)
+                decoders.append(_scalar_decoder(take(1), missing=False))
+            else:
+                select.append(val.json)
+                decoders.append(_json_decoder(take(1)))
         else:
             select.append(_aggregate_sql(c, expr))
             decoders.append(_scalar_decoder(take(1)))
@@ -540,9 +546,11 @@ def _json_decoder(pop: Callable[[list[Any]], list[Any]]) -> Callable[[list[Any]]
     return lambda row: _load(pop(row)[0])
 
 
-def _scalar_decoder(pop: Callable[[list[Any]], list[Any]]) -> Callable[[list[Any]], Any]:
+def _scalar_decoder(
+    pop: Callable[[list[Any]], list[Any]], *, missing: bool = True
+) -> Callable[[list[Any]], Any]:
     def decode(row: list[Any]) -> Any:
         value = pop(row)[0]
-        return v.MISSING if value is None else value
+        return v.MISSING if value is None and missing else value
 
     return decode
