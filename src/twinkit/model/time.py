@@ -17,10 +17,17 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+_last: tuple[datetime, str] | None = None
+
+
 def format_time(moment: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``, microsecond precision when present."""
-    text = moment.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
+    global _last
+    if _last is not None and _last[0] is moment:
+        return _last[1]  # events of one batch share their timestamp: format it once
+    text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    _last = (moment, text)
+    return text
 
 
 def parse_time(text: str, path: str = "") -> datetime:
