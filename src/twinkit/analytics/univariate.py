@@ -54,7 +54,7 @@ class SignalConfig:
     alarm: float = 0.9  # score that starts a quiet period
     quiet: int = 200  # values after an alarm during which weaker scores are damped
     slot_seconds: float = 1800.0  # width of one time-of-day slot
-    slots: int = 48  # slots per cycle (48 x 30 min = one day)
+    slots: int = 48  # slots per day (48 x 30 min); the weekly profile has 7 x as many
     season_rate: float = 0.1  # how fast a slot's profile follows change
 
 
@@ -135,13 +135,15 @@ class SignalDetector:
     def from_prior(self) -> Self:
         """A twin's detector starting from this fleet detector's baseline.
 
-        The copy keeps the fleet's level, spread and daily profile, counted as only a few
-        values so the twin's own values quickly take over. It forgets the fleet's surprise
-        records (a fleet's surprises are not one asset's) and alarm state, and re-learns them
-        for a short warm-up before it scores.
+        The copy keeps the fleet's level, spread and daily and weekly profiles, counted as
+        only a few values (a few visits per slot) so the twin's own values quickly take over.
+        It forgets the fleet's surprise records (a fleet's surprises are not one asset's) and
+        alarm state, and re-learns them for a short warm-up before it scores.
         """
         twin = copy.deepcopy(self)
         twin.n = min(self.n, 2 * self.config.fast)
+        twin.season = [(min(k, _SEASON_MIN), m, v) for k, m, v in self.season]
+        twin.week = [(min(k, _SEASON_MIN), m, v) for k, m, v in self.week]
         twin.typical = [0.0] * 5
         twin.record = [0.0] * 5
         twin.quiet_left = 0
