@@ -6,6 +6,7 @@ messages queued instead of dropped, QoS 1 may flow while twinkit commits.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -79,6 +80,8 @@ class Mosquitto:
         self.directory.mkdir(parents=True, exist_ok=True)
         config = self.directory / "mosquitto.conf"
         lines = [f"listener {self.port} 127.0.0.1", self.settings]
+        if os.geteuid() == 0:
+            lines.append("user root")  # else it drops to 'mosquitto', who cannot write here
         if self.persistence:
             lines += [
                 "persistence true",
