@@ -40,7 +40,7 @@ GEOSPATIAL = frozenset(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Reference:
     """A DTMI-valued property that names another element (checked once all are parsed)."""
 
@@ -52,7 +52,7 @@ class Reference:
     versions: list[int] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Element:
     """One DTDL element: its identity, its types and its (validated) property values."""
 
