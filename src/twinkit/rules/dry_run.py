@@ -145,7 +145,7 @@ class _Replay:
         transition = self.hold.step(holds, now, self.rule.hold)
         if transition is not None:
             at = datetime.fromtimestamp(now, UTC)
-            self.report.firings.append(Firing(self.rule.id, state.id, at, transition, values))
+            self.report.firings.append(Firing(self.rule.id, state.id, at, transition, values()))
 
     async def _related(self, state: TwinState, call: RelatedCall, now: float) -> Any:
         moment = datetime.fromtimestamp(now, UTC)

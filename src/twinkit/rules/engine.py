@@ -447,7 +447,7 @@ class RuleEngine:
                     self._holds.pop((rule.id, twin), None)
                 continue
             at = datetime.fromtimestamp(moment, UTC)
-            firing = Firing(rule.id, twin, at, transition, values)
+            firing = Firing(rule.id, twin, at, transition, values())
             self.firings = [*self.firings[-999:], firing]
             task = asyncio.create_task(self.actuator.fire(rule, firing))
             self._actions.add(task)
@@ -455,7 +455,7 @@ class RuleEngine:
 
     async def _holds_now(
         self, rule: Rule, state: TwinState, doc: dict[str, Any], now: float
-    ) -> tuple[bool, dict[str, Any]]:
+    ) -> tuple[bool, Callable[[], dict[str, Any]]]:
         windows = {name: await self._window(state.id, name, now) for name in window_series(rule)}
 
         async def related(call: RelatedCall) -> Any:

@@ -105,8 +105,9 @@ async def judge(
     windows: Mapping[str, SeriesWindow],
     now: float,
     related: RelatedValue,
-) -> tuple[bool, dict[str, Any]]:
-    """Does ``rule`` hold on ``doc`` at ``now``, and the values it looked at."""
+) -> tuple[bool, Callable[[], dict[str, Any]]]:
+    """Does ``rule`` hold on ``doc`` at ``now``, and how to get the values it looked at
+    (only needed when the rule fires or clears, so only computed then)."""
     computed: dict[str, Any] = {}
     condition = rule.condition
     if condition is not None:
@@ -119,7 +120,10 @@ async def judge(
             if value is not None:
                 computed[rel.slot] = value
     holds = condition.holds(doc, computed) if condition is not None else True
-    values = condition.values(doc, computed) if condition is not None else {}
+
+    def values() -> dict[str, Any]:
+        return condition.values(doc, computed) if condition is not None else {}
+
     if holds and rule.check is not None:
         result = rule.check(TwinView(doc, windows, now))
         if inspect.isawaitable(result):
