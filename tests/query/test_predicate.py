@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from twinkit import Platform, PreconditionFailed, ValidationFailed
-from twinkit.query import compile_predicate, install
+from twinkit.query import install
+from twinkit.query.predicate import predicate_for
 from twinkit.twins import conditions
 
 DOC: dict[str, Any] = {
@@ -46,14 +47,14 @@ DOC: dict[str, Any] = {
     ],
 )
 def test_predicates_on_one_document(text: str, expected: bool) -> None:
-    assert compile_predicate(text)(DOC) is expected
+    assert predicate_for(text, None)(DOC) is expected
 
 
 def test_bad_predicates_are_400s() -> None:
     with pytest.raises(ValidationFailed, match="line 1, column 7"):
-        compile_predicate("temp >")
+        predicate_for("temp >", None)
     with pytest.raises(ValidationFailed, match="unknown function"):
-        compile_predicate("NOPE(temp)")
+        predicate_for("NOPE(temp)", None)
 
 
 @pytest.fixture

@@ -23,11 +23,21 @@ Predicate = Callable[[dict[str, Any]], bool]
 _registry: ModelRegistry | None = None
 
 
+def predicate_for(text: str, registry: ModelRegistry | None) -> Predicate:
+    """``text`` as a function of one twin document; ``IS_OF_MODEL`` resolves in ``registry``.
+
+    Without a registry ``IS_OF_MODEL`` compares the model id exactly.
+    """
+    key = (id(registry), len(registry)) if registry is not None else (0, 0)
+    return _compiled(text, key, registry)
+
+
 @lru_cache(maxsize=1024)
-def compile_predicate(text: str) -> Predicate:
-    """Compile ``text`` once; the result is a pure function of the twin document."""
+def _compiled(text: str, key: tuple[int, int], registry: ModelRegistry | None) -> Predicate:
+    # ``key`` changes when models are added or removed, so a cached predicate never
+    # holds an outdated set of descendant models
     try:
-        condition = plan_predicate(parse_predicate(text), _registry)
+        condition = plan_predicate(parse_predicate(text), registry)
     except ValidationFailed as exc:
         exc.path = "/condition"
         raise
@@ -38,15 +48,19 @@ def compile_predicate(text: str) -> Predicate:
     return predicate
 
 
-def install(registry: ModelRegistry | None = None) -> None:
-    """Make this grammar the engine's condition language (call at platform start).
+def compile_predicate(text: str) -> Predicate:
+    """``text`` against the registry given to :func:`install` (the engine's compiler hook)."""
+    return predicate_for(text, _registry)
 
-    With a registry, ``IS_OF_MODEL`` honours ``extends``; without one it compares
-    the model id exactly.
+
+def install(registry: ModelRegistry | None = None) -> None:
+    """Make this grammar the engine's condition language (the platform calls it at start).
+
+    The condition hook takes only the text, so the registry is process-wide: the
+    most recently started platform's models answer ``IS_OF_MODEL`` in conditions.
     """
     global _registry
     from twinkit.twins.conditions import use_compiler
 
     _registry = registry
-    compile_predicate.cache_clear()
     use_compiler(compile_predicate)
