@@ -116,7 +116,7 @@ def stop_server(running: RunningServer) -> None:
         running.thread.join(20)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(tmp_path_factory.mktemp("dashboard") / "demo.db")
     # the simulated devices report within a few seconds; wait until telemetry flows
@@ -131,7 +131,9 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSer
     stop_server(running)
 
 
-@pytest.fixture(scope="session")
+# module scope: Playwright's sync API holds an event loop on the main thread while it runs,
+# which async tests in later modules cannot share
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip(f"no Chromium at {CHROMIUM} (run scripts/system-packages.sh)")
