@@ -24,7 +24,7 @@ from typing import Any
 
 from twinkit.analytics import Detector, create_detector, detectors
 from twinkit.model.errors import ValidationFailed
-from twinkit.model.time import parse_duration
+from twinkit.rules.rule import seconds
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _FIELDS = {
@@ -120,7 +120,7 @@ def parse_detection(raw: Any, where: str = "") -> Detection:
         params=dict(params),
         threshold=_unit(raw.get("threshold", 0.9), f"{where}/threshold"),
         clear_below=_unit(raw.get("clear_below", 0.5), f"{where}/clear_below"),
-        clear_after=_seconds(raw.get("clear_after", 300.0), f"{where}/clear_after"),
+        clear_after=seconds(raw.get("clear_after", 300.0), f"{where}/clear_after"),
         severity=str(raw.get("severity", "warning")),
         fleet_prior=bool(raw.get("fleet_prior", False)),
         prior_after=int(raw.get("prior_after", 500)),
@@ -205,11 +205,3 @@ def _unit(value: Any, where: str) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
         return float(value)
     raise ValidationFailed("a score between 0 and 1", where)
-
-
-def _seconds(value: Any, where: str) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    if isinstance(value, str):
-        return parse_duration(value, where).total_seconds()
-    raise ValidationFailed("a duration like 30s or 5m", where)

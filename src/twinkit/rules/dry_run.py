@@ -15,28 +15,23 @@ from typing import Any
 
 from twinkit.history.series import points_of
 from twinkit.model.errors import NotFound, TwinkitError
-from twinkit.model.events import Event, EventKind
+from twinkit.model.events import Event
 from twinkit.platform import Platform
 from twinkit.rules.actions import Firing
 from twinkit.rules.conditions import RelatedCall, is_missing, lookup
 from twinkit.rules.rule import Rule
-from twinkit.rules.tracking import Hold, concerns, event_inputs, judge, rule_inputs, window_series
+from twinkit.rules.tracking import (
+    JUDGED,
+    Hold,
+    concerns,
+    event_inputs,
+    judge,
+    rule_inputs,
+    window_series,
+)
 from twinkit.rules.windows import SeriesWindow, aggregate
 from twinkit.twins.state import TwinState, apply
 
-_EVALUATED = frozenset(
-    {
-        EventKind.TWIN_CREATED,
-        EventKind.TWIN_REPLACED,
-        EventKind.REPORTED_CHANGED,
-        EventKind.DESIRED_CHANGED,
-        EventKind.TELEMETRY_RECEIVED,
-        EventKind.ANALYTICS_UPDATED,
-        EventKind.RELATIONSHIP_ADDED,
-        EventKind.RELATIONSHIP_REPLACED,
-        EventKind.RELATIONSHIP_REMOVED,
-    }
-)
 _PAGE = 1000
 
 
@@ -122,7 +117,7 @@ class _Replay:
             window = self.windows.get(series)
             if window is not None:
                 window.add(t, value)
-        if event.kind in _EVALUATED and self.state.exists:
+        if event.kind in JUDGED and self.state.exists:
             if concerns(self.inputs, event_inputs(event)):
                 await self.evaluate(now)
         elif not self.state.exists:

@@ -43,6 +43,7 @@ from twinkit.rules.alerts import Alerts
 from twinkit.rules.conditions import RelatedCall, is_missing, lookup
 from twinkit.rules.rule import Check, Rule, parse_rule, python_rule
 from twinkit.rules.tracking import (
+    JUDGED,
     Hold,
     concerns,
     event_inputs,
@@ -56,18 +57,7 @@ from twinkit.twins.state import TwinState, apply
 
 log = logging.getLogger(__name__)
 
-WATCHED = (
-    EventKind.TWIN_CREATED,
-    EventKind.TWIN_REPLACED,
-    EventKind.TWIN_DELETED,
-    EventKind.REPORTED_CHANGED,
-    EventKind.DESIRED_CHANGED,
-    EventKind.TELEMETRY_RECEIVED,
-    EventKind.ANALYTICS_UPDATED,
-    EventKind.RELATIONSHIP_ADDED,
-    EventKind.RELATIONSHIP_REPLACED,
-    EventKind.RELATIONSHIP_REMOVED,
-)
+WATCHED = (*JUDGED, EventKind.TWIN_DELETED)
 RULES_KEY = ("$platform", "rules")  # where declared rules are kept (the detector_states table)
 
 

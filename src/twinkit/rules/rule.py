@@ -102,7 +102,7 @@ def parse_rule(raw: Any, where: str = "") -> Rule:
     twins = _names(raw.get("twins", ()), f"{where}/twins")
     hold = 0.0
     if raw.get("for") is not None:
-        hold = _seconds(raw["for"], f"{where}/for")
+        hold = seconds(raw["for"], f"{where}/for")
     actions = _actions(raw.get("actions", ()), f"{where}/actions")
     if "severity" in raw or "message" in raw:  # shorthand: a rule that only raises an alert
         shorthand = {k: raw[k] for k in ("severity", "message") if k in raw}
@@ -136,7 +136,8 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _seconds(value: Any, where: str) -> float:
+def seconds(value: Any, where: str) -> float:
+    """A duration given as seconds or as text like ``30s``, ``2m``, ``1h``."""
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return float(value)
     if isinstance(value, str):
@@ -201,7 +202,7 @@ def _command(options: Any, where: str) -> dict[str, Any]:
         raise ValidationFailed("command takes {name, payload, timeout, ttl}", where)
     for key in ("timeout", "ttl"):
         if key in options:
-            options = {**options, key: _seconds(options[key], f"{where}/{key}")}
+            options = {**options, key: seconds(options[key], f"{where}/{key}")}
     return dict(options)
 
 
@@ -219,7 +220,7 @@ def _webhook(options: Any, where: str) -> dict[str, Any]:
     ):
         raise ValidationFailed("headers map names to text", f"{where}/headers")
     if "timeout" in options:
-        options = {**options, "timeout": _seconds(options["timeout"], f"{where}/timeout")}
+        options = {**options, "timeout": seconds(options["timeout"], f"{where}/timeout")}
     return dict(options)
 
 
@@ -251,7 +252,7 @@ def python_rule(
     if not _RULE_ID.match(rule_id):
         raise ValidationFailed("a rule id is letters, digits and _ . : -", "/id")
     spans = {
-        series.replace(".", "/"): _seconds(span, f"/windows/{series}")
+        series.replace(".", "/"): seconds(span, f"/windows/{series}")
         for series, span in (windows or {}).items()
     }
     return Rule(
@@ -260,7 +261,7 @@ def python_rule(
         check=check,
         models=tuple(models),
         twins=tuple(twins),
-        hold=_seconds(hold, "/for"),
+        hold=seconds(hold, "/for"),
         actions=_actions(list(actions), "/actions"),
         on_clear=_actions(list(on_clear), "/on_clear"),
         description=description or (check.__doc__ or "" if check else "").strip(),

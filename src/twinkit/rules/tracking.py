@@ -47,6 +47,21 @@ class Hold:
         return self.since + need
 
 
+JUDGED = frozenset(
+    {
+        EventKind.TWIN_CREATED,
+        EventKind.TWIN_REPLACED,
+        EventKind.REPORTED_CHANGED,
+        EventKind.DESIRED_CHANGED,
+        EventKind.TELEMETRY_RECEIVED,
+        EventKind.ANALYTICS_UPDATED,
+        EventKind.RELATIONSHIP_ADDED,
+        EventKind.RELATIONSHIP_REPLACED,
+        EventKind.RELATIONSHIP_REMOVED,
+    }
+)
+"""The events after which rules are judged (the engine also follows TwinDeleted)."""
+
 _SECTION_KINDS = {
     EventKind.TELEMETRY_RECEIVED: "telemetry",
     EventKind.ANALYTICS_UPDATED: "analytics",
