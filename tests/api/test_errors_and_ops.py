@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import types
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from twinkit import Platform
+from twinkit.api.errors import RejectionLog
 from twinkit.api.query import QueryUnavailable, load_runner
 
 PUMP = "dtmi:acme:Pump;1"
@@ -164,3 +166,27 @@ def test_query_engine_is_loaded_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
     engine.run_query = run_query  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "twinkit.query", engine)
     assert load_runner() is run_query
+
+
+async def test_refusals_are_logged_once_per_twin_and_reason(
+    client: httpx.AsyncClient, tk: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    await tk.twins.put("p1", model=PUMP)
+    caplog.set_level(logging.INFO, logger="twinkit.api.errors")
+    for _ in range(5):
+        await client.post("/api/v1/twins/p1/telemetry", json={"values": {"temperature": "x"}})
+    await client.post("/api/v1/telemetry", json=[{"twin": "p1", "values": {"pressure": 1.0}}])
+    lines = [r.getMessage() for r in caplog.records if "refused HTTP input" in r.getMessage()]
+    assert len(lines) == 1
+    assert "'p1'" in lines[0] and "/values/temperature" in lines[0]
+
+
+def test_rejection_log_counts_what_it_did_not_log(caplog: pytest.LogCaptureFixture) -> None:
+    log = RejectionLog(quiet=0.0)
+    quiet = RejectionLog(quiet=3600.0)
+    caplog.set_level(logging.INFO, logger="twinkit.api.errors")
+    for _ in range(3):
+        quiet.note("t", "bad", "nope")
+    log.note("t", "bad", "nope")
+    log.note("t", "bad", "nope")
+    assert len(caplog.records) == 3

@@ -17,7 +17,7 @@ from twinkit.api import commands as command_routes
 from twinkit.api import feeds, history, models, ops, relationships, telemetry, twins
 from twinkit.api import query as query_routes
 from twinkit.api.commands import CommandSender
-from twinkit.api.errors import install_error_handlers
+from twinkit.api.errors import RejectionLog, install_error_handlers
 from twinkit.api.limits import BodyLimit
 from twinkit.api.metrics import API_PREFIX, ApiMetrics, RequestMetrics
 from twinkit.api.query import QueryRunner
@@ -74,6 +74,7 @@ def create_app(
     app.state.max_body = max_body
     app.state.feed_max_pending = feed_max_pending
     app.state.feed_keepalive = feed_keepalive
+    app.state.rejections = RejectionLog()
     install_error_handlers(app, metrics)
     # Routes are matched in order: the hot ingest paths go first.
     routers = (telemetry, twins, relationships, history, models, command_routes, query_routes)

@@ -8,6 +8,7 @@ becomes a 500.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,10 +51,44 @@ def validation_pointer(loc: Sequence[Any]) -> str:
     return pointer(*(p for p in parts if isinstance(p, str | int)))
 
 
+class RejectionLog:
+    """Logs refused input once per (twin, reason) per ``quiet`` seconds.
+
+    A misbehaving client repeating one mistake thousands of times a second gets one
+    line a minute (with how many were not logged), not a log that hides everything else.
+    """
+
+    def __init__(self, quiet: float = 60.0, most: int = 10_000) -> None:
+        self.quiet = quiet
+        self._most = most
+        self._last: dict[tuple[str, str], float] = {}
+        self._unlogged: dict[tuple[str, str], int] = {}
+
+    def note(self, twin: str, reason: str, message: str) -> None:
+        key = (twin, reason)
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.quiet:
+            self._unlogged[key] = self._unlogged.get(key, 0) + 1
+            return
+        if len(self._last) >= self._most:  # bounded: forget, at worst log again
+            self._last.clear()
+            self._unlogged.clear()
+        self._last[key] = now
+        more = self._unlogged.pop(key, 0)
+        tail = f" (and {more} more like it since the last line)" if more else ""
+        log.info("refused HTTP input for twin %r [%s]: %s%s", twin, reason, message, tail)
+
+
 def install_error_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
+    rejections: RejectionLog = app.state.rejections
+
     async def twinkit_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TwinkitError)
         metrics.rejected("http", exc.code)
+        twin = request.path_params.get("twin_id")
+        if exc.status < 500 and isinstance(twin, str):
+            rejections.note(twin, exc.code, str(exc))
         return respond(exc.to_json(), exc.status)
 
     async def request_invalid(request: Request, exc: Exception) -> Response:

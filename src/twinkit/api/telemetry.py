@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from twinkit.api.errors import RejectionLog
 from twinkit.api.metrics import ApiMetrics
 from twinkit.api.wire import context_of, platform_of, read_json, respond
 from twinkit.model.errors import TwinkitError, ValidationFailed
@@ -107,8 +108,11 @@ async def post_telemetry_batch(request: Request) -> Response:
             errors.append(_item_error(index, outcome.code, outcome.message, path))
     metrics: ApiMetrics = request.app.state.metrics
     metrics.ingested("http", applied, applied_values)
+    rejections: RejectionLog = request.app.state.rejections
     for error in errors:
         metrics.rejected("http", error["code"])
+        twin = raw[error["index"]].get("twin") if isinstance(raw[error["index"]], dict) else None
+        rejections.note(str(twin), error["code"], f"{error['message']} (at {error['path']})")
     errors.sort(key=lambda e: int(e["index"]))
     accepted = len(raw) - len(errors)
     body = {"accepted": accepted, "rejected": len(errors), "errors": errors, "revisions": revisions}
