@@ -50,6 +50,7 @@ class ServeOptions:
     no_mqtt: bool = False
     auth: str | None = None
     demo: bool = False
+    tune_gc: bool = False  # the CLI tunes the process's collector; embedders decide themselves
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, demo: bool = False) -> ServeOptions:
@@ -62,6 +63,7 @@ class ServeOptions:
             no_mqtt=args.no_mqtt,
             auth=getattr(args, "auth", None),
             demo=demo,
+            tune_gc=True,
         )
 
 
@@ -145,7 +147,8 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
                 stack.push_async_callback(await start_demo_fleet(platform, address))
 
             def ready() -> None:
-                tune_gc()
+                if options.tune_gc:
+                    tune_gc()
                 say(url)
                 if address is not None:
                     say(address.url() + ("" if embedded else " (external broker)"))
@@ -155,6 +158,9 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
             await _run_uvicorn(server, http_socket, stop, ready)
     finally:
         http_socket.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
 
 
 def build_app(
