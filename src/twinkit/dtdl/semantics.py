@@ -6,7 +6,6 @@ walked, so an Interface may extend one defined in another file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from twinkit.dtdl.elements import GEOSPATIAL, Element, Reference, instance_class, is_subclass
@@ -133,14 +132,20 @@ class Semantics:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def targets(self, element: Element, prop: str) -> Iterator[Element]:
-        for child in element.children.get(prop, []):
+    def targets(self, element: Element, prop: str) -> list[Element]:
+        """The elements a property holds, inline or referenced (unresolved ones left out)."""
+        children = element.children.get(prop)
+        if not children:
+            return []
+        found: list[Element] = []
+        for child in children:
             if isinstance(child, Element):
-                yield child
+                found.append(child)
             else:
-                found = self.by_id.get(child)
-                if found is not None:
-                    yield found
+                target = self.by_id.get(child)
+                if target is not None:
+                    found.append(target)
+        return found
 
     def _descendants(self, root: Element, limit: dict[str, Any]) -> None:
         props: list[str] = limit["properties"]

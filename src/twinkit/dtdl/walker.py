@@ -404,7 +404,7 @@ class Walker(ContextReader, TypeResolver):
             self._error(
                 "objectCountBelowMin", f"{term!r} has no valid value", where, element.id, prop=term
             )
-        found = [f for f in found if f != ""]
+        found = [f for f in found if not (type(f) is str and not f)]
         element.children[term] = found
         if "unique" in rule and len(found) > 1:
             self._unique(element, term, rule, found, where)
