@@ -140,3 +140,16 @@ async def test_telemetry_after_an_alert_keeps_it_on_the_twin(tk: Platform, alert
     alert, _ = await alerts.raise_alert("p1", source="rule:x")
     await tk.twins.telemetry("p1", {"temperature": 20.0})
     assert alert["id"] in (await tk.twins.get("p1")).alerts
+
+
+async def test_concurrent_clears_write_one_event(tk: Platform, alerts: Alerts) -> None:
+    import asyncio
+
+    alert, _ = await alerts.raise_alert("p1", source="rule:x")
+    results = await asyncio.gather(
+        *(alerts.clear("p1", alert["id"]) for _ in range(5)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, NotFound) for r in results if isinstance(r, Exception))
+    kinds = [e.kind for e in await tk.journal.events("p1")]
+    assert kinds.count(EventKind.ALERT_CLEARED) == 1

@@ -17,7 +17,7 @@ open alert and writes nothing. Cleared alerts leave the document but stay in the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
@@ -36,7 +36,7 @@ class Alerts:
 
     def __init__(self, platform: Platform) -> None:
         self._platform = platform
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
         self._open: dict[str, dict[str, dict[str, Any]]] = {}  # twin → alert id → alert
         self._unsubscribe: Unsubscribe | None = None
         self.raised = 0
@@ -78,14 +78,20 @@ class Alerts:
             self._open.pop(event.twin, None)
 
     @asynccontextmanager
-    async def _exclusive(self, twin: str, source: str) -> Any:
-        lock = self._locks.setdefault((twin, source), asyncio.Lock())
+    async def _exclusive(self, twin: str, source: str) -> AsyncIterator[None]:
+        """One raise or clear at a time per (twin, source): the dedupe check-then-write."""
+        key = (twin, source)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
         try:
             async with lock:
                 yield
         finally:
-            if not lock.locked() and self._locks.get((twin, source)) is lock:
-                del self._locks[(twin, source)]
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
     async def open_alert(self, twin: str, source: str) -> dict[str, Any] | None:
         """The open (raised or acknowledged) alert ``source`` holds on ``twin``, if any."""
@@ -155,6 +161,7 @@ class Alerts:
         """Close an open alert (it leaves the twin document; the journal keeps it)."""
         alert = await self._get(twin, alert_id)
         async with self._exclusive(twin, str(alert.get("source", ""))):
+            alert = await self._get(twin, alert_id)  # a concurrent clear may have won
             await self._platform.twins.record(
                 twin,
                 EventKind.ALERT_CLEARED,
