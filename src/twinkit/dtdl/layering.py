@@ -31,12 +31,28 @@ def merge(
     base: Element, layer: Element, rules: dict[str, dict[str, Any]], error: ErrorSink
 ) -> None:
     """Fold ``layer`` into ``base``, reporting the disagreements between them."""
+    if base.language.version != layer.language.version:
+        error(
+            base,
+            "inconsistentContext",
+            f"{base.id} is DTDL v{base.language.version} in one "
+            f"layer and v{layer.language.version} in another",
+        )
+        return
     if base.cls != layer.cls:
         error(
             layer,
             "incompatibleType",
             f"{base.id} is a {base.cls} in one layer and a {layer.cls} in another",
             prop="schema",
+        )
+        return
+    if base.parent is not None and layer.parent is not None and base.parent.id != layer.parent.id:
+        error(
+            base,
+            "inconsistentParent",
+            f"{base.id} has another parent in another layer",
+            secondary=layer.parent.id,
         )
         return
     for term, value in layer.values.items():
@@ -64,6 +80,17 @@ def merge(
             error(layer, "inconsistentObjectValues", f"{term!r} has one value per layer", prop=term)
             continue
         mine.extend(fresh)
+        for key in rules.get(term, {}).get("unique", []):
+            values = [c.values.get(key) for c in mine if isinstance(c, Element)]
+            given = [v for v in values if isinstance(v, str | int) and not isinstance(v, bool)]
+            if len(given) != len(set(given)):
+                error(
+                    base,
+                    "nonUniquePropertyValue",
+                    f"{key} repeats in {term!r} across layers",
+                    prop=term,
+                    value=key,
+                )
     base.present |= layer.present
     for cotype in layer.cotypes:
         if cotype not in base.cotypes:

@@ -216,6 +216,7 @@ class Walker(ContextReader, TypeResolver):
                 self._error("invalidId", f"{raw!r} is not a valid DTMI", where, value=raw)
             else:
                 self._error("disallowedIdFragment", f"{raw!r} has a fragment", where, base)
+                return None, False
             self._layer = fragment
             return base, True
         if parent is not None and parent.layer is not None:
