@@ -127,3 +127,30 @@ def test_cli_validate_apply_and_dry_run(tmp_path: Path, capsys: pytest.CaptureFi
     assert asyncio.run(installed()) == ["anomalous", "pump-hot"]
     with pytest.raises(ValidationFailed):
         cli("dry-run", str(path), "--twin", "p1", "--db", str(tmp_path / "missing.db"))
+
+
+def test_the_demo_config_is_valid() -> None:
+    from twinkit.rules.automation import DEMO_CONFIG
+
+    rules, detections = read_config(DEMO_CONFIG)
+    assert len(rules) == 4 and len(detections) == 2
+
+
+async def test_the_demo_config_fires_on_the_demo_fleet(clock: FrozenClock) -> None:
+    from twinkit.demo.fleet import load_demo_fleet
+    from twinkit.rules.automation import DEMO_CONFIG
+
+    async with Platform.open(None, clock=clock) as tk:
+        await load_demo_fleet(tk)
+        automation = await start_automation(tk, config=DEMO_CONFIG)
+        try:
+            for _ in range(10):
+                await tk.twins.telemetry("north-pump-1", {"temperature": 40.0, "flow": 120.0})
+                await tk.twins.telemetry("north-tank-1", {"level": 1.5})
+                clock.advance(10)
+            await automation.rules.settle()
+            sources = {(a["twin"], a["source"]) for a in automation.alerts.list()}
+            assert ("north-pump-1", "rule:pump-hot") in sources
+            assert ("north-tank-1", "rule:tank-high") in sources
+        finally:
+            await automation.close()

@@ -23,6 +23,9 @@ from twinkit.rules.alerts import Alerts
 from twinkit.rules.engine import RuleEngine
 from twinkit.rules.loading import read_config
 
+DEMO_CONFIG = Path(__file__).with_name("demo.yaml")
+"""Rules and detection for ``twinkit demo``'s simulated fleet."""
+
 
 @dataclass(slots=True)
 class Automation:
