@@ -17,6 +17,8 @@ from twinkit.dtdl.type_resolution import property_rules, required_rules
 
 _UNIT_ENUMS: dict[str, list[str]] = LANGUAGES["quantitativeTypes"]["unitEnums"]
 _QT_CLASSES: dict[str, Any] = LANGUAGES["quantitativeTypes"]["classes"]
+_CONTAINMENT_LIMIT: dict[str, Any] = LANGUAGES["v3"]["classes"]["Interface"]["descendants"][1]
+_CONTAINMENT: list[str] = _CONTAINMENT_LIMIT["properties"]
 _INTEGRAL = frozenset({"integer", "long", "short", "byte"})
 
 
@@ -124,6 +126,7 @@ class Semantics:
                 self._descendants(element, limit)
             if element.cls == "Interface":
                 self._extends(element)
+                self._component_cycle(element)
                 self.siblings.check_inherited(element)
             if element.cls == "Enum":
                 self._enum(element)
@@ -160,7 +163,6 @@ class Semantics:
             and not excluded
             and max_depth is None
             and (len(self.elements) <= int(max_count))
-            and not any(c.cls == "Component" for c in self.targets(root, "contents"))
         ):
             return  # cannot exceed the count; cycles are caught by the depth/type limits
         count = 0
@@ -249,6 +251,26 @@ class Semantics:
                     prop=term,
                 )
             self.error(element, name, f"{element.cls} requires property {term!r}", prop=term)
+
+    def _component_cycle(self, interface: Element) -> None:
+        """An Interface must not contain itself through components (any DTDL version)."""
+        if not any(c.cls == "Component" for c in self.targets(interface, "contents")):
+            return
+        stack: list[tuple[Element, tuple[str, ...]]] = [(interface, (interface.id,))]
+        while stack:
+            element, trail = stack.pop()
+            for prop in _CONTAINMENT:
+                for child in self.targets(element, prop):
+                    if child.id == interface.id:
+                        self.error(
+                            interface,
+                            "recursiveStructureNarrow",
+                            f"{interface.id} contains itself",
+                            prop=prop,
+                        )
+                        return
+                    if child.id not in trail and len(trail) < 64:
+                        stack.append((child, (*trail, child.id)))
 
     def _extends(self, interface: Element) -> None:
         limit = next(
