@@ -189,3 +189,13 @@ def test_public_api_is_pinned() -> None:
         "detectors",
         "register",
     ]
+
+
+def test_multivariate_copes_with_signals_that_never_moved() -> None:
+    detector = CorrelationDetector()
+    for _ in range(100):
+        detector.process_one({"valve": 0.0, "setpoint": 50.0, "mode": 1.0})
+    assert detector.score_one({"valve": 0.0, "setpoint": 50.0, "mode": 1.0}) == 0.0
+    moved = detector.explain_one({"valve": 1.0, "setpoint": 50.0, "mode": 1.0})
+    assert moved.score == 1.0
+    assert moved.top(1)[0][0] == "valve"

@@ -27,6 +27,9 @@ from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds, usa
 class CorrelationDetector:
     """Exponentially weighted Gaussian baseline of several signals, Mahalanobis score.
 
+    ``signals`` names the signals; when omitted, the keys of the first sample learnt. The
+    score is the chi-square probability of the sample's distance (0.5 typical, 0.999+ broken).
+
     >>> import random
     >>> from twinkit.analytics import CorrelationDetector
     >>> rng = random.Random(0)
@@ -116,7 +119,11 @@ class CorrelationDetector:
             z = values[observed] - self.mean[observed]
             cov = self.cov[np.ix_(observed, observed)]
         k = len(z)
-        ridged = cov + np.eye(k) * (self.ridge * float(np.trace(cov)) / k + 1e-300)
+        # a ridge relative to the spread, with a floor relative to the level, so signals that
+        # never moved (a zero covariance) still give a finite, if very sharp, baseline
+        level = float(np.mean(values[observed] ** 2))
+        ridge = self.ridge * float(np.trace(cov)) / k + 1e-12 * (level + 1.0)
+        ridged = cov + np.eye(k) * ridge
         try:
             precision = np.linalg.inv(ridged)
         except np.linalg.LinAlgError:

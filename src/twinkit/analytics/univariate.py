@@ -184,6 +184,8 @@ class SignalDetector:
             burst = math.log((fast_var + 1e-300) / (usual + 1e-12 * var + 1e-300))
             if burst < 0.0:
                 burst = 0.0
+        # time-of-day / time-of-week residuals; a tenth of the usual spread is added to a slot's
+        # own spread so a slot that never varied does not make every wobble infinitely odd
         season = 0.0
         slot = wslot = -1
         if ts is not None:
