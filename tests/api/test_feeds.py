@@ -248,3 +248,26 @@ async def test_slow_websocket_consumer_is_closed_4008(
     assert "overflow" in closed.value.rcvd.reason
     assert json.loads(received[-1])["error"]["code"] == "feed_overflow"
     assert len(received) < 400
+
+
+async def test_disconnected_clients_leave_no_feed_behind(serve: Callable[..., Any]) -> None:
+    async def open_feeds(http: httpx.AsyncClient) -> str:
+        return (await http.get("/metrics")).text
+
+    async with serve() as base, httpx.AsyncClient(base_url=base) as http:
+        async with http.stream("GET", "/api/v1/events") as response, connect(ws_url(base)):
+            lines = response.aiter_lines()  # kept: a dropped iterator closes the response
+            await anext(lines)
+            await settle()
+            text = await open_feeds(http)
+            assert 'twinkit_feed_clients{transport="sse"} 1.0' in text
+            assert 'twinkit_feed_clients{transport="ws"} 1.0' in text
+        async with asyncio.timeout(5):
+            while True:
+                text = await open_feeds(http)
+                if (
+                    'twinkit_feed_clients{transport="sse"} 0.0' in text
+                    and 'twinkit_feed_clients{transport="ws"} 0.0' in text
+                ):
+                    break
+                await asyncio.sleep(0.05)

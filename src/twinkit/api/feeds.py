@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Annotated, Any
 
 import orjson
@@ -87,7 +87,7 @@ class ChangeFeed:
     ) -> None:
         self._platform = platform
         self._where = where
-        self._max_pending = max_pending
+        self.max_pending = max_pending
         self._pending: deque[Event] = deque()
         self._arrived = asyncio.Event()
         self._replaying = after is not None
@@ -95,10 +95,17 @@ class ChangeFeed:
         self.last = after
         self._unsubscribe = platform.bus.subscribe(self._push, where)
 
+    @classmethod
+    def opener(
+        cls, platform: Platform, where: Filter, after: int | None, max_pending: int
+    ) -> Callable[[], ChangeFeed]:
+        """A deferred constructor: subscribing waits until the caller is ready to read."""
+        return lambda: cls(platform, where, after, max_pending)
+
     def _push(self, event: Event) -> None:
         if self.overflowed:
             return
-        if len(self._pending) >= self._max_pending:
+        if len(self._pending) >= self.max_pending:
             self.overflowed = True
             self._unsubscribe()
         else:
@@ -130,7 +137,7 @@ class ChangeFeed:
                 self.last = ready[-1].seq
                 return ready
             if self.overflowed:
-                raise FeedOverflow(f"the consumer fell more than {self._max_pending} events behind")
+                raise FeedOverflow(f"the consumer fell more than {self.max_pending} events behind")
             self._arrived.clear()
             try:
                 async with asyncio.timeout(idle):
@@ -187,18 +194,22 @@ async def event_stream(
     cursor = feed_cursor(last_event_id, "/Last-Event-ID")
     if cursor is None:
         cursor = feed_cursor(after, "/after")
-    feed = ChangeFeed(platform, where, cursor, max_pending)
     return StreamingResponse(
-        _sse(feed, metrics, max_pending, keepalive),
+        _sse(ChangeFeed.opener(platform, where, cursor, max_pending), metrics, keepalive),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _sse(
-    feed: ChangeFeed, metrics: ApiMetrics, max_pending: int, keepalive: float
+    open_feed: Callable[[], ChangeFeed], metrics: ApiMetrics, keepalive: float
 ) -> AsyncIterator[bytes]:
-    """The stream: every ready event in one chunk, a comment when idle, a reason when cut off."""
+    """The stream: every ready event in one chunk, a comment when idle, a reason when cut off.
+
+    The feed subscribes only once the stream runs, so a response that is never sent
+    leaves no subscription behind.
+    """
+    feed = open_feed()
     clients = metrics.feed_clients.labels("sse")
     clients.inc()
     sent = feed.last
@@ -209,7 +220,7 @@ async def _sse(
                 events = await feed.next_batch(keepalive)
             except FeedOverflow:
                 metrics.feed_overflows.labels("sse").inc()
-                data = orjson.dumps(_overflow_error(max_pending, sent))
+                data = orjson.dumps(_overflow_error(feed.max_pending, sent))
                 yield b"event: overflow\ndata: " + data + b"\n\n"
                 return
             if not events:
