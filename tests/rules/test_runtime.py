@@ -287,3 +287,53 @@ def test_the_per_model_form_of_the_analytics_package_is_accepted() -> None:
         ("current", "pressure"),
         True,
     )
+
+
+async def test_evicted_detectors_continue_where_they_were(
+    memory_tk: Platform, clock: FrozenClock
+) -> None:
+    tk = memory_tk
+    twins = ["a", "b", "c"]
+    series = {t: normal(120, seed=i) for i, t in enumerate(twins)}
+    scores: dict[str, list[float]] = {t: [] for t in twins}
+    for twin in twins:
+        await tk.twins.put(twin, model=PUMP_MODEL)
+    runtime = DetectorRuntime(
+        tk,
+        parse_detections([TEMPERATURE]),
+        max_live=1,  # every sample of another twin evicts the last one
+        on_scored=lambda twin, key, moment, score: scores[twin].append(score),
+    )
+    await runtime.start()
+    try:
+        start = clock.now().timestamp()
+        for i in range(120):
+            await tk.twins.telemetry_batch(
+                [(t, {"temperature": series[t][i]}, clock.now()) for t in twins]
+            )
+            clock.advance(10)
+        await runtime.settle()
+    finally:
+        await runtime.close()
+    for twin in twins:
+        reference = parse_detections([TEMPERATURE])[0].create()
+        expected = [
+            reference.process_one({"temperature": v}, start + 10.0 * i)
+            for i, v in enumerate(series[twin])
+        ]
+        assert scores[twin] == expected
+
+
+async def test_deleting_a_twin_drops_its_detectors(memory_tk: Platform, clock: FrozenClock) -> None:
+    tk = memory_tk
+    await tk.twins.put("p1", model=PUMP_MODEL)
+    runtime = DetectorRuntime(tk, parse_detections([TEMPERATURE]))
+    await runtime.start()
+    try:
+        await stream(tk, clock, "p1", normal(10))
+        await runtime.settle()
+        await tk.twins.delete("p1")
+        await runtime.settle()
+        assert await runtime.checkpoint() == 0
+    finally:
+        await runtime.close()

@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import logging
 import pickle
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,6 +100,7 @@ class DetectorRuntime:
         write_gap: float = 30.0,
         write_every: float = 60.0,
         checkpoint_every: float = 30.0,
+        max_live: int = 5_000,
         on_scored: Scored | None = None,
     ) -> None:
         self.platform = platform
@@ -114,7 +116,9 @@ class DetectorRuntime:
             max_pending
         )
         self._by_model: dict[str | None, list[Detection]] = {}
-        self._detectors: dict[tuple[str, str], Detector] = {}
+        self._detectors: OrderedDict[tuple[str, str], Detector] = OrderedDict()
+        self._parked: dict[tuple[str, str], bytes] = {}  # evicted states still being written
+        self.max_live = max_live
         self._fleet: dict[tuple[str, str], Detector] = {}
         self._fleet_seen: dict[tuple[str, str], int] = {}
         self._watches: dict[tuple[str, str], _Watch] = {}
@@ -140,7 +144,8 @@ class DetectorRuntime:
                         )
         self._last_checkpoint = asyncio.get_running_loop().time()
         self._unsubscribe = self.platform.bus.subscribe(
-            self._on_event, Filter.of(kinds=[EventKind.TELEMETRY_RECEIVED.value])
+            self._on_event,
+            Filter.of(kinds=[EventKind.TELEMETRY_RECEIVED.value, EventKind.TWIN_DELETED.value]),
         )
         self._task = asyncio.create_task(self._run(), name="twinkit-detectors")
 
@@ -182,6 +187,9 @@ class DetectorRuntime:
             return model == wanted
 
     def _on_event(self, event: Event) -> None:
+        if event.kind is EventKind.TWIN_DELETED:
+            self.forget(event.twin)
+            return
         if not self.entries_for(event.model):
             return
         values: dict[str, Any] = {}
@@ -291,8 +299,11 @@ class DetectorRuntime:
     async def _detector(self, twin: str, entry: Detection, key: str) -> Detector:
         detector = self._detectors.get((twin, key))
         if detector is not None:
+            self._detectors.move_to_end((twin, key))
             return detector
-        raw = await self.platform.store.load_detector_state(twin, key)
+        raw = self._parked.get((twin, key))
+        if raw is None:
+            raw = await self.platform.store.load_detector_state(twin, key)
         if raw is not None:
             detector = pickle.loads(raw)
         else:
@@ -305,7 +316,28 @@ class DetectorRuntime:
             else:
                 detector = entry.create()
         self._detectors[(twin, key)] = detector
+        self._evict()
         return detector
+
+    def _evict(self) -> None:
+        """Keep at most ``max_live`` detectors in memory (a few tens of KB each).
+
+        The least recently fed go; a changed one is written first, and kept aside until that
+        write lands so its twin's next sample cannot load an older state.
+        """
+        while len(self._detectors) > self.max_live:
+            key, detector = self._detectors.popitem(last=False)
+            if key not in self._changed:
+                continue
+            self._changed.discard(key)
+            blob = self._parked[key] = pickle.dumps(detector)
+            written = self.platform._committer.stage(Batch(detector_states={key: blob}))
+
+            def landed(_: object, key: tuple[str, str] = key, blob: bytes = blob) -> None:
+                if self._parked.get(key) is blob:
+                    del self._parked[key]
+
+            written.add_done_callback(landed)
 
     async def _watch(self, twin: str, entry: Detection) -> _Watch:
         watch = self._watches.get((twin, entry.name))
@@ -420,6 +452,7 @@ class DetectorRuntime:
         """Drop a twin's detectors from memory (their checkpoint stays)."""
         for key in [k for k in self._detectors if k[0] == twin]:
             del self._detectors[key]
+        self._changed = {k for k in self._changed if k[0] != twin}
         for key in [k for k in self._watches if k[0] == twin]:
             del self._watches[key]
         self._written.pop(twin, None)

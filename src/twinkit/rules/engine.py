@@ -110,7 +110,10 @@ class RuleEngine:
         if self._persist:
             raw = await self.platform.store.load_detector_state(*RULES_KEY)
             for source in orjson.loads(raw) if raw else []:
-                self._install(parse_rule(source))
+                try:
+                    self._install(parse_rule(source))
+                except TwinkitError as exc:  # a stored rule the grammar no longer accepts
+                    log.error("stored rule %r is skipped: %s", source.get("id"), exc)
         kinds = [k.value for k in WATCHED]
         self._unsubscribe = self.platform.bus.subscribe(self._on_event, Filter.of(kinds=kinds))
         self._task = asyncio.create_task(self._run(), name="twinkit-rules")
