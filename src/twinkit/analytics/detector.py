@@ -30,10 +30,13 @@ Instant = datetime | float | None
 
 @dataclass(frozen=True, slots=True)
 class Anomaly:
-    """A score in [0, 1] and each signal's share of it (shares sum to 1 when score > 0)."""
+    """A score in [0, 1], each signal's share of it (shares sum to 1 when score > 0) and, when
+    the detector can tell, the kind of surprise (``"spike"``, ``"shift"``, ``"flatline"``,
+    ``"pattern"``, ``"burst"``) for the alert's cause."""
 
     score: float
     contributions: dict[str, float] = field(default_factory=dict)
+    kind: str | None = None
 
     def top(self, n: int = 3) -> list[tuple[str, float]]:
         """The ``n`` signals that contributed most, largest first."""

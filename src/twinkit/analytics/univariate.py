@@ -39,6 +39,10 @@ from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds, sig
 _WARMUP = 30  # surprises learnt before any score is given
 _SEASON_MIN = 3  # visits of a time-of-day slot before it is trusted
 _QUIET_FACTOR = 0.5  # how much weaker scores are damped after an alarm
+KINDS = ("spike", "shift", "flatline", "pattern", "burst")
+"""The kinds of surprise, as :attr:`Anomaly.kind` names them: a value far from the usual level,
+a sustained move of the level, a collapsed spread, a value unlike this time of day or week,
+a swollen spread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +116,7 @@ class SignalDetector:
         v = signal_value(x, self.config.signal)
         if v is None:
             return 0.0
-        return self._step(v, as_seconds(t), False)
+        return self._step(v, as_seconds(t), False)[0]
 
     def process_one(self, x: Sample, t: Instant = None) -> float:
         """Score ``x`` against the past, then learn it; returns the score."""
@@ -122,15 +126,20 @@ class SignalDetector:
         ts = as_seconds(t)
         if ts is not None:
             if self.last_t is not None and ts < self.last_t:
-                return self._step(v, ts, False)
+                return self._step(v, ts, False)[0]
             self.last_t = ts
-        return self._step(v, ts, True)
+        return self._step(v, ts, True)[0]
 
     def explain_one(self, x: Sample, t: Instant = None) -> Anomaly:
-        """The score of ``x``; the one signal gets all of it."""
-        score = self.score_one(x, t)
-        name = self.config.signal or next(iter(x), "value")
-        return Anomaly(score, {name: 1.0} if score > 0.0 else {})
+        """The score of ``x``, its one signal, and the kind of surprise that dominated it."""
+        v = signal_value(x, self.config.signal)
+        if v is None:
+            return Anomaly(0.0, {})
+        score, kind = self._step(v, as_seconds(t), False)
+        if score <= 0.0:
+            return Anomaly(score, {})
+        name = self.config.signal or next(iter(x))
+        return Anomaly(score, {name: 1.0}, KINDS[kind])
 
     def from_prior(self) -> Self:
         """A twin's detector starting from this fleet detector's baseline.
@@ -153,8 +162,8 @@ class SignalDetector:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _step(self, v: float, ts: float | None, commit: bool) -> float:
-        """Score ``v`` and, when ``commit``, fold it into the state.
+    def _step(self, v: float, ts: float | None, commit: bool) -> tuple[float, int]:
+        """Score ``v`` (and say which surprise dominated); when ``commit``, fold it in.
 
         One code path for ``score_one`` and ``process_one`` keeps them identical by
         construction; the body is unrolled because it runs once per value.
@@ -203,18 +212,19 @@ class SignalDetector:
         typical = self.typical
         record = self.record
         ratio = spike / (typical[0] + record[0] + 1e-9)
+        kind = 0
         r = shift / (typical[1] + record[1] + 1e-9)
         if r > ratio:
-            ratio = r
+            ratio, kind = r, 1
         r = flat / (typical[2] + record[2] + 1e-9)
         if r > ratio:
-            ratio = r
+            ratio, kind = r, 2
         r = season / (typical[3] + record[3] + 1e-9)
         if r > ratio:
-            ratio = r
+            ratio, kind = r, 3
         r = burst / (typical[4] + record[4] + 1e-9)
         if r > ratio:
-            ratio = r
+            ratio, kind = r, 4
         score = 0.0
         if n > 2 * cfg.fast + _WARMUP:
             r2 = ratio * ratio
@@ -225,7 +235,7 @@ class SignalDetector:
                 score *= _QUIET_FACTOR
             quiet_left -= 1
         if not commit:
-            return score
+            return score, kind
 
         if score >= cfg.alarm and quiet_left == 0:
             self.quiet_left = cfg.quiet
@@ -258,4 +268,4 @@ class SignalDetector:
             a = max(cfg.season_rate, 1.0 / w_visits)
             ds = v - w_mean
             self.week[wslot] = (w_visits, w_mean + a * ds, (1.0 - a) * (w_var + a * ds * ds))
-        return score
+        return score, kind
