@@ -24,6 +24,7 @@ from twinkit.access.tenants import Tenants
 
 READ: Final = Permission.READ
 WRITE: Final = Permission.WRITE
+_R: Final = 1  # READ as a plain int: IntFlag arithmetic is ~10x slower on the hot path
 MISSING: Final = object()
 CACHE_SIZE = 65_536
 
@@ -72,13 +73,14 @@ class Decisions:
                 node = self.roots.setdefault(rule.resource.type, Node())
                 for segment in rule.resource.segments:
                     node = node.children.setdefault(segment, Node())
-                node.grant |= rule.grant
-                node.revoke |= rule.revoke
+                node.grant |= int(rule.grant)
+                node.revoke |= int(rule.revoke)
         for root in self.roots.values():
             root.seal()
 
     def walk(self, permission: int, kind: str, segments: Iterable[str]) -> tuple[Node | None, bool]:
         """The node at the path (None past the trie's end) and the decision there."""
+        permission = int(permission)
         node = self.roots.get(kind)
         if node is None:
             return None, False
@@ -97,17 +99,17 @@ class Decisions:
     def can_all(self, permission: int, kind: str, segments: Iterable[str] = ()) -> bool:
         """Allowed at the path and not revoked anywhere below it (whole-subtree writes)."""
         node, allowed = self.walk(permission, kind, segments)
-        return allowed and (node is None or not node.revoke_below & permission)
+        return allowed and (node is None or not node.revoke_below & int(permission))
 
     def can_any(self, permission: int, kind: str, segments: Iterable[str] = ()) -> bool:
         """Allowed at the path or somewhere below it (is any part visible?)."""
         node, allowed = self.walk(permission, kind, segments)
-        return allowed or (node is not None and bool(node.grant_below & permission))
+        return allowed or (node is not None and bool(node.grant_below & int(permission)))
 
     def filter(self, value: Any, kind: str, segments: Iterable[str], permission: int = READ) -> Any:
         """``value`` (found at the path) without what is not allowed; MISSING when none is."""
         node, allowed = self.walk(permission, kind, segments)
-        return _filter(value, node, allowed, permission)
+        return _filter(value, node, allowed, int(permission))
 
 
 def _filter(value: Any, node: Node | None, allowed: bool, permission: int) -> Any:
@@ -249,10 +251,10 @@ class Evaluator:
 
 def redact_document(document: Mapping[str, Any], decisions: Decisions) -> dict[str, Any] | None:
     root = decisions.roots.get("twin")
-    if root is None or not root.grant_below & READ:
+    if root is None or not root.grant_below & _R:
         return None
-    whole = root.decide(READ, False)
-    if whole and not root.revoke_below & READ:
+    whole = root.decide(_R, False)
+    if whole and not root.revoke_below & _R:
         return dict(document)
     out: dict[str, Any] = {}
     for key, value in document.items():
@@ -262,9 +264,7 @@ def redact_document(document: Mapping[str, Any], decisions: Decisions) -> dict[s
             continue
         else:
             child = root.children.get("desired" if key == "delta" else key)
-            kept = _filter(
-                value, child, whole if child is None else child.decide(READ, whole), READ
-            )
+            kept = _filter(value, child, whole if child is None else child.decide(_R, whole), _R)
             if kept is not MISSING:
                 out[key] = kept
             elif key in SECTIONS:
@@ -289,7 +289,7 @@ _SECTION_OF = {
 
 def redact_event(event: Mapping[str, Any], decisions: Decisions) -> dict[str, Any] | None:
     root = decisions.roots.get("twin")
-    visible = root is not None and bool(root.grant_below & READ)
+    visible = root is not None and bool(root.grant_below & _R)
     kind = event.get("kind", "")
     data = event.get("data") or {}
     if kind.startswith("Command"):

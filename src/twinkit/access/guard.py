@@ -17,6 +17,7 @@ from twinkit.access.config import AuthConfig
 from twinkit.access.evaluator import Decisions, Evaluator
 from twinkit.access.policy import Permission, Resource
 from twinkit.access.principal import Principal
+from twinkit.access.query_filter import Snapshot
 from twinkit.access.ratelimit import RateLimiter
 from twinkit.model.errors import NotFound, TwinkitError
 
@@ -48,6 +49,15 @@ class Guard:
     evaluator: Evaluator = field(init=False)
     limiter: RateLimiter | None = field(init=False)
     _gates: dict[tuple[frozenset[str], int, str], bool] = field(init=False, default_factory=dict)
+    # for queries of restricted principals: current documents, and per principal the
+    # redacted ones by (twin, revision) — see twinkit.access.query_filter
+    snapshot: Snapshot = field(init=False, default_factory=Snapshot)
+    redacted: dict[frozenset[str], dict[str, tuple[int, Any]]] = field(
+        init=False, default_factory=dict
+    )
+    graphs: dict[frozenset[str], dict[str, tuple[int, Any]]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.evaluator = self.config.evaluator()
@@ -59,6 +69,8 @@ class Guard:
         self.config = config
         self.__post_init__()
         self._gates.clear()
+        self.redacted.clear()
+        self.graphs.clear()
 
     # -- who -------------------------------------------------------------------------------
 
@@ -114,6 +126,14 @@ class Guard:
             self._gates[key] = known
         return known
 
+    def redactions(self, principal: Principal) -> dict[str, tuple[int, Any]]:
+        """This principal's cache of redacted documents (a few principals are kept)."""
+        return _per_principal(self.redacted, principal)
+
+    def graph_cache(self, principal: Principal) -> dict[str, tuple[int, Any]]:
+        """This principal's redacted query graph, valid while nothing changed."""
+        return _per_principal(self.graphs, principal)
+
     def require(self, allowed: bool, permission: Permission, resource: str | Resource) -> None:
         if not allowed and self.authorize:
             raise Forbidden(f"{permission.name} on {resource} is not granted to you", "")
@@ -149,6 +169,17 @@ class Guard:
                 reason,
             )
         )
+
+
+def _per_principal(
+    caches: dict[frozenset[str], dict[str, tuple[int, Any]]], principal: Principal
+) -> dict[str, tuple[int, Any]]:
+    found = caches.get(principal.subjects)
+    if found is None:
+        if len(caches) >= 32:
+            caches.pop(next(iter(caches)))
+        found = caches[principal.subjects] = {}
+    return found
 
 
 def client_of(scope: MutableMapping[str, Any]) -> str | None:

@@ -54,7 +54,14 @@ async def run_filtered_query(
     rel_filter: RelFilter,
     *,
     max_items: int = DEFAULT_PAGE,
+    snapshot: Snapshot | None = None,
+    graphs: dict[str, tuple[int, Graph]] | None = None,
 ) -> QueryResult:
+    """Run ``text`` over the graph as ``doc_filter``/``rel_filter`` let one principal see it.
+
+    ``snapshot`` keeps documents between queries; ``graphs`` (one dict per principal)
+    keeps the principal's redacted graph until some twin or relationship changes.
+    """
     if not 1 <= max_items <= MAX_PAGE:
         raise ValidationFailed(f"max_items must be 1..{MAX_PAGE}", "/max_items")
     plan = plan_query(parse_query(text), platform.registry)
@@ -66,14 +73,23 @@ async def run_filtered_query(
         states = await states_as_of(store, parse_time(plan.as_of, "/query"))
         docs = (s.document() for s in states)
         rels = (r for s in states for r in s.relationships.values())
-    elif isinstance(store, SQLiteStore):
-        docs, rels = await store.read(_read_graph)
     else:
-        states = [s for s in current_states(store) if s.exists]
-        docs = (s.document() for s in states)
-        rels = (r for s in states for r in s.relationships.values())
+        snapshot = snapshot or Snapshot()
+        docs, rels = await snapshot.refresh(platform)
+        cached = graphs.get("current") if graphs is not None else None
+        if cached is not None and cached[0] == snapshot.version:
+            graph = cached[1]
+        else:
+            graph = redacted_graph(docs, rels, doc_filter, rel_filter)
+            if graphs is not None:
+                graphs["current"] = (snapshot.version, graph)
+        return _page(evaluate(plan, graph), text, offset, max_items)
     graph = redacted_graph(docs, rels, doc_filter, rel_filter)
-    rows = evaluate(plan, graph)[offset : offset + max_items + 1]
+    return _page(evaluate(plan, graph), text, offset, max_items)
+
+
+def _page(rows: list[dict[str, Any]], text: str, offset: int, max_items: int) -> QueryResult:
+    rows = rows[offset : offset + max_items + 1]
     more = len(rows) > max_items
     token = encode_continuation(text, offset + max_items) if more else None
     return QueryResult(rows[:max_items], token)
@@ -100,9 +116,72 @@ def redacted_graph(
     return Graph(twins, kept_rels, dict(outgoing), dict(incoming))
 
 
-def _read_graph(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    docs = [orjson.loads(doc) for (doc,) in conn.execute("SELECT doc FROM twins")]
-    rels = [
+class Snapshot:
+    """Every current twin document, refreshed incrementally by revision.
+
+    A query re-reads only ``(id, revision)`` of every twin and the documents that
+    changed since the last query, so a dashboard polling a quiet fleet pays for
+    the evaluator, not for decoding every document again.
+    """
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.rels: list[dict[str, Any]] = []
+        self.version = 0  # bumped whenever a document or relationship changed
+
+    def _settle(
+        self, docs: dict[str, dict[str, Any]], rels: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        changed = rels != self.rels or docs.keys() != self.docs.keys()
+        changed = changed or any(self.docs[k] is not d for k, d in docs.items())
+        if changed:
+            self.version += 1
+        self.docs, self.rels = docs, rels
+        return list(docs.values()), rels
+
+    async def refresh(
+        self, platform: Platform
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        store = platform.store
+        if isinstance(store, SQLiteStore):
+            known = {i: d["revision"] for i, d in self.docs.items()}
+            before = self.docs
+            found, links = await store.read(lambda conn: _read_changes(conn, known, before))
+            return self._settle(found, links)
+        docs: dict[str, dict[str, Any]] = {}
+        rels: list[dict[str, Any]] = []
+        for state in current_states(store):
+            if not state.exists:
+                continue
+            old = self.docs.get(state.id)
+            docs[state.id] = (
+                old if old is not None and old["revision"] == state.revision else state.document()
+            )
+            rels.extend(state.relationships.values())
+        rels.sort(key=lambda r: (r["source"], r["id"]))
+        return self._settle(docs, rels)
+
+
+def _read_changes(
+    conn: sqlite3.Connection, known: dict[str, int], old: dict[str, dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    current = conn.execute("SELECT id, revision FROM twins").fetchall()
+    stale = [twin for twin, revision in current if known.get(twin) != revision]
+    fresh: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(stale), 500):
+        chunk = stale[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for (doc,) in conn.execute(f"SELECT doc FROM twins WHERE id IN ({marks})", chunk):
+            parsed = orjson.loads(doc)
+            fresh[parsed["id"]] = parsed
+    docs = {
+        twin: fresh.get(twin) or old[twin] for twin, _ in current if twin in fresh or twin in old
+    }
+    return docs, _read_relationships(conn)
+
+
+def _read_relationships(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [
         {
             "id": rid,
             "source": source,
@@ -111,7 +190,6 @@ def _read_graph(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[di
             "properties": orjson.loads(props),
         }
         for source, rid, name, target, props in conn.execute(
-            "SELECT source, id, name, target, properties FROM relationships"
+            "SELECT source, id, name, target, properties FROM relationships ORDER BY source, id"
         )
     ]
-    return docs, rels

@@ -31,11 +31,19 @@ async def query(call: Call) -> Plan:
     evaluator = guard.evaluator
 
     models: dict[str, str | None] = {}
+    cache = guard.redactions(principal)
 
     def doc_filter(doc: dict[str, Any]) -> dict[str, Any] | None:
-        models[doc["id"]] = doc.get("model")
-        decisions = evaluator.decisions(principal, twin=doc["id"], model=doc.get("model"))
-        return redact_document(doc, decisions)
+        twin, revision = doc["id"], doc["revision"]
+        models[twin] = doc.get("model")
+        cached = cache.get(twin)
+        if cached is not None and cached[0] == revision:
+            kept: dict[str, Any] | None = cached[1]
+            return kept
+        decisions = evaluator.decisions(principal, twin=twin, model=doc.get("model"))
+        kept = redact_document(doc, decisions)
+        cache[twin] = (revision, kept)
+        return kept
 
     def rel_filter(rel: dict[str, Any]) -> bool:
         model = models.get(rel["source"])
@@ -44,7 +52,13 @@ async def query(call: Call) -> Plan:
 
     async def answer() -> Any:
         result = await run_filtered_query(
-            guard.platform, body["query"], continuation, doc_filter, rel_filter
+            guard.platform,
+            body["query"],
+            continuation,
+            doc_filter,
+            rel_filter,
+            snapshot=guard.snapshot,
+            graphs=guard.graph_cache(principal),
         )
         return {"items": list(result.items), "continuation": result.continuation}
 

@@ -1,0 +1,160 @@
+"""What access control costs: twin reads/s and query latency with policies on, beside the same
+run with authorization off (authentication and audit only) and with no access layer at all.
+
+    PYTHONPATH=src .venv/bin/python bench/policy.py [--twins 2000] [--reads 3000] [--queries 30]
+
+The platform is a SQLite file with ``--twins`` twins in two tenants. The restricted
+subject is a tenant member whose policy revokes one reported field (so every read
+is redacted and every query runs on its redacted graph); the admin reads everything
+(reads are checked, queries take the normal SQL path). Target: policies on ≤ 15 %
+slower than authorization off.
+
+Times are CPU seconds of this process (``time.process_time``, the SQLite reader
+thread included), measured in interleaved rounds and reported as medians: on a
+shared machine wall-clock time mostly measures the neighbours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from twinkit import Platform
+from twinkit.access.audit import AuditLog
+from twinkit.access.config import AuthConfig
+from twinkit.access.identities import Identity, Token, format_token, hash_secret, new_token_secret
+from twinkit.access.install import install_access
+from twinkit.access.policy import load_policies
+from twinkit.api import create_app
+
+ALL = ["READ", "WRITE", "EXECUTE"]
+KINDS = ("twin", "command", "model", "history", "policy", "audit", "metrics")
+QUERIES = {
+    "filter": "SELECT T FROM DIGITALTWINS T WHERE T.temp > 90",
+    "count": "SELECT COUNT() FROM DIGITALTWINS",
+}
+
+
+def auth_config(twins: list[str]) -> tuple[AuthConfig, dict[str, str]]:
+    identities, tokens = {}, {}
+    for name, tenant in (("root", None), ("alice", "acme")):
+        token_id, secret = new_token_secret()
+        ident = Identity(
+            "user", name, tenant, ("operators",), [Token(token_id, hash_secret(secret))]
+        )
+        identities[ident.subject] = ident
+        tokens[name] = format_token(token_id, secret)
+    policies: list[dict[str, Any]] = [
+        {"id": "admins", "entries": {"a": {"subjects": ["user:root"],
+         "resources": {f"{k}:/": {"grant": ALL} for k in KINDS}}}},
+        {"id": "acme", "tenant": "acme", "entries": {"m": {"subjects": ["tenant:acme"],
+         "resources": {"twin:/": {"grant": ["READ"]}, "twin:/desired": {"grant": ["WRITE"]},
+                       "twin:/reported/serial": {"revoke": ["READ"]}}}}},
+        {"id": "globex", "tenant": "globex", "entries": {"m": {"subjects": ["tenant:globex"],
+         "resources": {"twin:/": {"grant": ["READ", "WRITE"]}}}}},
+    ]  # fmt: skip
+    for twin in twins[:50]:  # per-twin policies, as a real deployment grows them
+        reboot = {"command:/reboot": {"grant": ["EXECUTE"]}}
+        entry = {"subjects": ["group:operators"], "resources": reboot}
+        policies.append({"id": f"t-{twin}", "twin": twin, "entries": {"o": entry}})
+    config = AuthConfig(identities=identities, policies=load_policies(policies))
+    return config, tokens
+
+
+async def seed(platform: Platform, count: int) -> list[str]:
+    ids = []
+    for i in range(count):
+        tenant = "acme" if i % 2 == 0 else "globex"
+        twin = f"{tenant}~pump-{i:05d}"
+        ids.append(twin)
+        await platform.twins.put(
+            twin, reported={"temp": i % 100, "rpm": i * 3 % 1700, "serial": f"SN{i:06d}"}
+        )
+    await platform.flush()
+    return ids
+
+
+async def reads_per_second(http: httpx.AsyncClient, twins: list[str], reads: int,
+                           headers: dict[str, str]) -> float:  # fmt: skip
+    started = time.process_time()
+    for i in range(reads):
+        response = await http.get(f"/api/v1/twins/{twins[i % len(twins)]}", headers=headers)
+        assert response.status_code == 200
+    return reads / (time.process_time() - started)
+
+
+async def query_ms(http: httpx.AsyncClient, text: str, headers: dict[str, str]) -> float:
+    started = time.process_time()
+    response = await http.post("/api/v1/query", json={"query": text}, headers=headers)
+    assert response.status_code == 200, response.text
+    return (time.process_time() - started) * 1000
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with Platform.open(Path(tmp) / "bench.db") as platform:
+            twins = await seed(platform, args.twins)
+            acme = [t for t in twins if t.startswith("acme~")]
+            config, tokens = auth_config(twins)
+            setups = [("no access layer", None, None), ("authorization off", False, "alice"),
+                      ("policies on (tenant member)", True, "alice"),
+                      ("policies on (admin)", True, "root")]  # fmt: skip
+            clients = []
+            for label, authorize, who in setups:
+                app = create_app(platform)
+                headers = {}
+                if authorize is not None:
+                    install_access(app, platform, config, audit=AuditLog(None), authorize=authorize)
+                    headers = {"Authorization": f"Bearer {tokens[who or 'root']}"}
+                http = httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://b"
+                )
+                clients.append((label, http, headers))
+                await reads_per_second(http, acme, 100, headers)  # warm caches
+                for text in QUERIES.values():
+                    await query_ms(http, text, headers)
+            # interleaved rounds, medians: the machine's load drifts during a run
+            samples: dict[str, dict[str, list[float]]] = {label: {} for label, _, _ in clients}
+            for _ in range(args.rounds):
+                for label, http, headers in clients:
+                    row = samples[label]
+                    rate = await reads_per_second(http, acme, args.reads // args.rounds, headers)
+                    row.setdefault("reads/s", []).append(rate)
+                    for name, text in QUERIES.items():
+                        for _ in range(max(1, args.queries // args.rounds)):
+                            row.setdefault(f"{name} ms", []).append(
+                                await query_ms(http, text, headers)
+                            )
+            for _, http, _ in clients:
+                await http.aclose()
+            results = {
+                label: {k: statistics.median(v) for k, v in row.items()}
+                for label, row in samples.items()
+            }
+    base = results["authorization off"]
+    print(f"twins={args.twins} reads={args.reads} queries={args.queries} (CPU time, medians)")
+    print(f"{'setup':32} {'reads/s':>9} {'vs off':>7} {'filter ms':>10} {'vs off':>7} "
+          f"{'count ms':>9} {'vs off':>7}")  # fmt: skip
+    for label, row in results.items():
+        print(
+            f"{label:32} {row['reads/s']:9.0f} {base['reads/s'] / row['reads/s']:6.2f}x "
+            f"{row['filter ms']:10.2f} {row['filter ms'] / base['filter ms']:6.2f}x "
+            f"{row['count ms']:9.2f} {row['count ms'] / base['count ms']:6.2f}x"
+        )
+    print("(ratios are time ratios: 1.15x = 15 % slower than authorization off)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--twins", type=int, default=2000)
+    parser.add_argument("--reads", type=int, default=3000)
+    parser.add_argument("--queries", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5)
+    asyncio.run(main(parser.parse_args()))
