@@ -13,11 +13,13 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import hashlib
 import logging
 import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -124,7 +126,7 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
                 await load_demo_fleet(platform)
             connector: MqttConnector | None = None
             if address is not None:
-                connector = MqttConnector(platform, address)
+                connector = MqttConnector(platform, address, client_id=session_id(options.db))
                 try:
                     await connector.start()
                 except ConnectionError as exc:
@@ -161,6 +163,13 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
+
+
+def session_id(db: str) -> str:
+    """The MQTT client id: fixed per database (the broker keeps that session's QoS 1
+    messages while twinkit is down) and different for two servers on one broker."""
+    digest = hashlib.sha256(str(Path(db).resolve()).encode()).hexdigest()[:12]
+    return f"twinkit-{digest}"
 
 
 def build_app(
