@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from twinkit.api.metrics import ApiMetrics
 from twinkit.api.wire import platform_of, respond
@@ -17,7 +17,7 @@ async def healthz() -> Response:
     return respond({"status": "ok"})
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> Response:
     """Prometheus text format: requests, latency, twins, rejected inputs, ingest, feeds."""
     counters: ApiMetrics = request.app.state.metrics
