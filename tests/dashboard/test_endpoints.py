@@ -196,3 +196,15 @@ def test_mount_twice_keeps_one_catch_all() -> None:
     names = [getattr(r, "name", "") for r in app.router.routes]
     assert names.count("dashboard") == 1
     assert names[-1] == "dashboard"
+
+
+async def test_a_missing_bundle_says_how_to_build_it(tmp_path: Path) -> None:
+    app = FastAPI()
+    app.state.platform = None
+    mount(app)
+    app.router.routes[-1].app.index = tmp_path / "index.html"  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dash") as http:
+        response = await http.get("/fleet")
+    assert response.status_code == 503
+    assert "npm run build" in response.text

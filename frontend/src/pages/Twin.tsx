@@ -21,10 +21,11 @@ export function TwinPage(props: { id: string }) {
   // the cards below the charts load once a chart has drawn (or after 1.5 s), so the charts'
   // history reads do not queue behind them on the server
   const [lower, setLower] = useState(false);
+  const noCharts = !!twin.data && !!model.data && !model.data.telemetry.length && !Object.keys(twin.data.telemetry ?? {}).length;
   useEffect(() => {
-    const h = setTimeout(() => setLower(true), 1500);
+    const h = setTimeout(() => setLower(true), noCharts ? 0 : 1500);
     return () => clearTimeout(h);
-  }, [id]);
+  }, [id, noCharts]);
   const summary = useLoad<{ online: boolean; last_seen: string | null }>(() => get(`/api/v1/dashboard/twins/${enc(id)}/summary`), [id]);
   const now = useTick(1000);
   const refetch = useRef(0);
@@ -73,7 +74,6 @@ export function TwinPage(props: { id: string }) {
   for (const t of m?.telemetry ?? []) if (isNumericSchema(t.schema)) numericTelemetry.add(t.name);
   for (const [k, v] of Object.entries(doc.telemetry ?? {})) if (typeof v === "number") numericTelemetry.add(k);
   const telemetryNames = [...numericTelemetry];
-  if (telemetryNames.length === 0 && !lower) setTimeout(() => setLower(true), 0);
   const score = doc.analytics?.anomaly_score ?? doc.telemetry?.anomaly_score ?? doc.reported?.anomaly_score;
   const rul = doc.analytics?.rul_cycles;
 
