@@ -198,8 +198,12 @@ class TypeResolver(WalkerState):
             return None, [], []
         valid: list[str] = []
         self._rejected = [] if ok else ["?"]
+        checked = {c: self._check_cotype(lang, cls, c, cotypes, where, identifier) for c in cotypes}
         for cotype in cotypes:
-            if self._check_cotype(lang, cls, cotype, cotypes, where, identifier):
+            partners = lang.classes.get(cotype, {}).get("requiresCotype", [])
+            if checked[cotype] or (partners and all(checked.get(p) for p in partners)):
+                # a refinement of a valid cotype (an Override of a ValueAnnotation) is reported
+                # but still read, so its own rules are checked too
                 valid.append(cotype)
             else:
                 self._rejected.append(cotype)
