@@ -264,3 +264,26 @@ def test_pages_fit_a_phone_width(demo_server: RunningServer, phone: Any) -> None
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{name} is wider than the phone by {overflow}px"
         screenshot(phone, f"phone-{name}", full_page=False)
+
+
+def test_chart_zooms_into_history_and_returns_to_live(
+    demo_server: RunningServer, page: Any
+) -> None:
+    page.goto(demo_server.url + "/twins/north-pump-4?range=1h")
+    chart = page.get_by_test_id("chart-flow")
+    expect(chart.get_by_role("button", name="1h")).to_have_class(re.compile("active"))
+    expect(chart).to_contain_text("points shown")
+    with page.expect_request(re.compile(r"/series/flow\?")) as zoomed:
+        over = chart.locator(".u-over")
+        box = over.bounding_box()
+        assert box is not None
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] * 0.5, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=5)
+        page.mouse.up()
+    assert "every=" in zoomed.value.url
+    back = chart.get_by_role("button", name="Back to live")
+    expect(back).to_be_visible()
+    back.click()
+    expect(chart.locator(".live-pill")).to_be_visible()
