@@ -141,7 +141,7 @@ class TypeResolver(WalkerState):
                 )
                 ok = False
         parent_id, prop = self._site
-        if not material and ctx.version == 2:
+        if not material and ctx.version == 2 and not ctx.undefined_extension:
             for item in undefined:
                 if ":" not in item:
                     self._error(
@@ -164,6 +164,13 @@ class TypeResolver(WalkerState):
                     value=identifier,
                 )
                 self._error("badType", "no DTDL class among the types", where, secondary=identifier)
+            elif self._layer is not None and identifier in self._ids:
+                self._error(
+                    "layerMissingMaterialType",
+                    f"layer {self._layer!r} of {identifier} does not say what it is",
+                    where,
+                    identifier,
+                )
             else:
                 self._error(
                     "badType",

@@ -137,6 +137,7 @@ class Walker(ContextReader, TypeResolver):
         element.parent = parent
         element.explicit_id = explicit
         self.elements.append(element)
+        self._ids.add(identifier)
         constraints = self._constraints(lang, material, cotypes)
         orphans = (
             {t for c in rejected if c != "?" for t in cotype_props(lang, c)} - set(constraints)

@@ -29,6 +29,7 @@ class WalkerState:
         self._rejected: list[str] = []
         self._nesting = 0
         self._layer: str | None = None
+        self._ids: set[str] = set()
         self._site_rule: dict[str, Any] = {}
 
     def _error(
