@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -33,6 +33,9 @@ from twinkit.ingest.connector import MqttConnector
 from twinkit.ingest.embedded_broker import EmbeddedBroker, check_port_free
 from twinkit.model.errors import TwinkitError
 from twinkit.platform import Platform
+
+if TYPE_CHECKING:
+    from twinkit.access import AuthConfig
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +112,18 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
             loop.add_signal_handler(sig, stop.set)  # from here on, a signal means "stop soon"
     address = parse_broker_url(options.mqtt) if options.mqtt else None
     embedded = not options.no_mqtt and address is None
+    auth = _load_auth(options)
     http_socket = _bind_http(options.host, options.port)
     try:
         if embedded:
             check_port_free(options.host, options.broker_port, "the embedded MQTT broker")
         async with contextlib.AsyncExitStack() as stack:
             platform = await stack.enter_async_context(Platform.open(options.db))
+            extra_urls: list[str] = []
             if embedded:
-                broker = EmbeddedBroker(options.host, options.broker_port)
+                broker, address, extra_urls = _embedded_broker(options, auth)
                 await broker.start()
                 stack.push_async_callback(broker.stop)
-                address = BrokerAddress(options.host, options.broker_port)
             if options.demo:
                 from twinkit.demo.fleet import load_demo_fleet
 
@@ -139,10 +143,17 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
                 stack.push_async_callback(outbox.close)
                 commands = Commands(platform, None, Presence(), outbox)
             app = build_app(platform, commands, connector)
+            tls: dict[str, Any] = {}
+            if auth is not None:
+                from twinkit.access import install_access
+
+                install_access(app, platform, auth)
+                tls = auth.tls.uvicorn_options()
             server = uvicorn.Server(
-                uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+                uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", **tls)
             )
-            url = f"http://{_display_host(options.host)}:{options.port}"
+            scheme = "https" if tls else "http"
+            url = f"{scheme}://{_display_host(options.host)}:{options.port}"
             if options.demo and address is not None:
                 from twinkit.simulation.devices import start_demo_fleet
 
@@ -154,6 +165,8 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
                 say(url)
                 if address is not None:
                     say(address.url() + ("" if embedded else " (external broker)"))
+                for extra in extra_urls:
+                    say(extra)
                 if options.demo:
                     say(f"dashboard: {url}/  (a simulated fleet is streaming; Ctrl+C stops)")
 
@@ -170,6 +183,36 @@ def session_id(db: str) -> str:
     messages while twinkit is down) and different for two servers on one broker."""
     digest = hashlib.sha256(str(Path(db).resolve()).encode()).hexdigest()[:12]
     return f"twinkit-{digest}"
+
+
+def _load_auth(options: ServeOptions) -> AuthConfig | None:
+    """The ``--auth`` file, and the refusal to serve a public address without one."""
+    from twinkit.access import AuthConfig, check_bind
+
+    auth = AuthConfig.load(options.auth) if options.auth else None
+    check_bind(options.host, auth)
+    return auth
+
+
+def _embedded_broker(
+    options: ServeOptions, auth: AuthConfig | None
+) -> tuple[EmbeddedBroker, BrokerAddress, list[str]]:
+    """The embedded broker, the platform's own address on it, and any extra listener URLs.
+
+    With ``--auth``, devices log in with their own credentials and only reach their own
+    twin's topics; the platform gets a fresh login of its own for this run.
+    """
+    host, port = options.host, options.broker_port
+    if auth is None or options.auth is None:
+        return EmbeddedBroker(host, port), BrokerAddress(host, port), []
+    from twinkit.access import broker_plugins
+
+    plugins, login = broker_plugins(options.auth)
+    listener = auth.tls.broker_listener(host)
+    broker = EmbeddedBroker(host, port, plugins=plugins, tls_listener=listener)
+    address = BrokerAddress(host, port, username=login.username, password=login.password)
+    extra = [f"mqtts://{_display_host(host)}:{auth.tls.mqtt_port}"] if listener else []
+    return broker, address, extra
 
 
 def build_app(

@@ -57,9 +57,21 @@ class _TidyBroker(Broker):  # type: ignore[misc]
 
 
 class EmbeddedBroker:
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+    """``plugins`` replaces anonymous login (e.g. ``twinkit.access.broker_plugins``);
+    ``tls_listener`` is an extra amqtt listener entry for MQTT over TLS."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        *,
+        plugins: dict[str, Any] | None = None,
+        tls_listener: dict[str, Any] | None = None,
+    ) -> None:
         self.host = host
         self.port = port
+        self.plugins = plugins
+        self.tls_listener = tls_listener
         self._broker: Broker | None = None
 
     @property
@@ -68,10 +80,11 @@ class EmbeddedBroker:
 
     async def start(self) -> None:
         check_port_free(self.host, self.port, "the embedded MQTT broker")
-        config: dict[str, Any] = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {}},
-        }
+        listeners: dict[str, Any] = {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}}
+        if self.tls_listener is not None:
+            listeners["tls"] = self.tls_listener
+        plugins = self.plugins or {"amqtt.plugins.authentication.AnonymousAuthPlugin": {}}
+        config: dict[str, Any] = {"listeners": listeners, "plugins": plugins}
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.WARNING)
         broker = _TidyBroker(config)
