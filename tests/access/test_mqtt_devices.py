@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from amqtt.broker import Broker
 
+from twinkit.access.audit import AuditLog
 from twinkit.access.broker import PLATFORM_USER, broker_plugins, device_may
 from twinkit.access.config import AuthConfig
 from twinkit.access.identities import Device, hash_password
@@ -85,7 +86,7 @@ async def broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         with Mosquitto(tmp_path / "mosquitto", settings=settings) as mosquitto:
             yield mosquitto.port, "platform-pw"
         return
-    plugins, login = broker_plugins(path)
+    plugins, login = broker_plugins(path, tmp_path / "audit.jsonl")
     port = free_port()
     amqtt = Broker(
         {"listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}}, "plugins": plugins}
@@ -148,6 +149,27 @@ async def test_device_cannot_use_another_devices_topics(
     assert {b"secret-of-2", b"desired-of-2", b"desired-of-1", b"mine"} <= seen
     assert b"forged-by-1" not in seen
     assert one.messages() == {b"desired-of-1", b"mine"}
+
+
+async def test_embedded_broker_audits_refusals(
+    broker: tuple[int, str], clients: list[Client], tmp_path: Path
+) -> None:
+    import asyncio
+
+    audit = tmp_path / "audit.jsonl"
+    if not audit.exists():
+        pytest.skip("Mosquitto logs its refusals in its own log")
+    port, _ = broker
+    bad = await asyncio.to_thread(Client, port, "pump-2", "wrong")
+    one = await asyncio.to_thread(Client, port, "pump-1", "pw1")
+    clients += [bad, one]
+    one.mqtt.publish("twinkit/acme~pump-2/reported", b"forged", qos=1)
+    await asyncio.sleep(0.5)
+    entries = AuditLog.reader(audit).list()
+    actions = {(e["subject"], e["action"]) for e in entries}
+    assert ("device:pump-2", "mqtt connect") in actions
+    assert ("device:pump-1", "mqtt publish") in actions
+    assert all(e["outcome"] == "denied" for e in entries)
 
 
 def test_topic_rule() -> None:

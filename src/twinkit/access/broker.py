@@ -21,6 +21,7 @@ from amqtt.contexts import Action, BaseContext
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
+from twinkit.access.audit import AuditEntry, AuditLog, now_iso
 from twinkit.access.config import AuthConfig
 from twinkit.access.identities import Device, hash_password, verify_password
 
@@ -49,8 +50,13 @@ class BrokerLogin:
     password: str
 
 
-def broker_plugins(auth_file: str | Path) -> tuple[dict[str, Any], BrokerLogin]:
+def broker_plugins(
+    auth_file: str | Path, audit_file: str | Path | None = None
+) -> tuple[dict[str, Any], BrokerLogin]:
     """amqtt ``plugins`` config enforcing device credentials and topics, and the platform's login.
+
+    Refused logins, publishes and subscriptions are appended to ``audit_file`` (the
+    API's audit log, ``<db>.audit.jsonl``) when given.
 
     >>> plugins, login = broker_plugins("auth.yaml")      # doctest: +SKIP
     >>> Broker({"listeners": ..., "plugins": plugins})      # doctest: +SKIP
@@ -60,6 +66,7 @@ def broker_plugins(auth_file: str | Path) -> tuple[dict[str, Any], BrokerLogin]:
         "auth_file": str(auth_file),
         "platform_username": login.username,
         "platform_password_hash": hash_password(login.password),
+        "audit_file": str(audit_file or ""),
     }
     plugins = {
         f"{__name__}.DeviceAuthPlugin": dict(config),
@@ -73,6 +80,32 @@ class PluginConfig:
     auth_file: str = ""
     platform_username: str = PLATFORM_USER
     platform_password_hash: str = ""
+    audit_file: str = ""
+
+
+class _Denials:
+    """Refusals on the broker, written to the shared audit log."""
+
+    def __init__(self, settings: PluginConfig) -> None:
+        self.log = AuditLog(settings.audit_file) if settings.audit_file else None
+
+    def record(self, session: Session | None, action: str, reason: str, topic: str = "") -> None:
+        if self.log is None:
+            return
+        username = (session.username if session is not None else None) or "anonymous"
+        address = getattr(session, "remote_address", None)
+        port = getattr(session, "remote_port", None)
+        client = f"{address}:{port}" if address else None
+        subject = username if username == PLATFORM_USER else f"device:{username}"
+        self.log.record(
+            AuditEntry(
+                now_iso(), subject, action, "denied", resource=topic, client=client, reason=reason
+            )
+        )
+
+    async def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
 
 
 def _devices(config: PluginConfig) -> dict[str, Device]:
@@ -88,8 +121,15 @@ class DeviceAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
         super().__init__(context)
         self.settings: PluginConfig = self.config
         self.devices = _devices(self.settings)
+        self.denials = _Denials(self.settings)
 
     async def authenticate(self, *, session: Session) -> bool:
+        if self._check(session):
+            return True
+        self.denials.record(session, "mqtt connect", "bad or missing credentials")
+        return False
+
+    def _check(self, session: Session) -> bool:
         username, password = session.username, session.password
         if not username or password is None:
             return False
@@ -99,6 +139,9 @@ class DeviceAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
             return bool(stored) and verify_password(password, stored)
         device = self.devices.get(username)
         return device is not None and verify_password(password, device.password)
+
+    async def close(self) -> None:
+        await self.denials.close()
 
 
 class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
@@ -110,6 +153,7 @@ class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
         super().__init__(context)
         self.settings: PluginConfig = self.config
         self.twins = {name: d.twin for name, d in _devices(self.settings).items()}
+        self.denials = _Denials(self.settings)
 
     async def topic_filtering(
         self,
@@ -123,4 +167,11 @@ class DeviceTopicPlugin(BaseTopicPlugin):  # type: ignore[misc]
         if session.username == self.settings.platform_username:
             return True
         twin = self.twins.get(session.username or "")
-        return twin is not None and device_may(twin, topic)
+        if twin is not None and device_may(twin, topic):
+            return True
+        if action in (Action.PUBLISH, Action.SUBSCRIBE):  # RECEIVE: the broker's own filtering
+            self.denials.record(session, f"mqtt {action.value}", "not the device's topics", topic)
+        return False
+
+    async def close(self) -> None:
+        await self.denials.close()
