@@ -350,11 +350,7 @@ class Walker(ContextReader, TypeResolver):
                     )
                     found.append("")
                     continue
-                segment = (
-                    _segment_of(item)
-                    if term in ("contents", "fields", "enumValues", "properties")
-                    else None
-                )
+                segment = _segment_of(item) if rule.get("dtmiSegment") else None
                 if set(item) == {"@id"}:
                     self._error(
                         "idReference",
