@@ -99,13 +99,18 @@ async def serving(tk: Platform, http_parser: str) -> Any:
 
 # -- in-process baselines --------------------------------------------------------------------
 async def baseline_batches(tk: Platform, args: argparse.Namespace) -> float:
-    async def worker(requests: Iterator[int]) -> None:
-        for request_no in requests:
-            items = [(t, v, None) for t, v in batch_messages(request_no, args.batch, args.twins)]
+    """Messages are built before the clock starts, as the HTTP client builds its bodies."""
+    batches = [
+        [(t, v, None) for t, v in batch_messages(request_no, args.batch, args.twins)]
+        for request_no in range(args.requests)
+    ]
+
+    async def worker(requests: Iterator[list[tuple[str, dict[str, float], None]]]) -> None:
+        for items in requests:
             results = await tk.twins.telemetry_batch(items)
             assert not [r for r in results if isinstance(r, Exception)]
 
-    shared = iter(range(args.requests))
+    shared = iter(batches)
     start = time.perf_counter()
     await asyncio.gather(*(worker(shared) for _ in range(args.connections)))
     await tk.flush()
@@ -114,12 +119,13 @@ async def baseline_batches(tk: Platform, args: argparse.Namespace) -> float:
 
 
 async def baseline_singles(tk: Platform, args: argparse.Namespace) -> float:
-    async def worker(steps: Iterator[int]) -> None:
-        for step in steps:
-            twin, values = message(step, args.twins)
+    messages = [message(step, args.twins) for step in range(args.singles)]
+
+    async def worker(steps: Iterator[tuple[str, dict[str, float]]]) -> None:
+        for twin, values in steps:
             await tk.twins.telemetry(twin, values)
 
-    shared = iter(range(args.singles))
+    shared = iter(messages)
     start = time.perf_counter()
     await asyncio.gather(*(worker(shared) for _ in range(args.single_connections)))
     await tk.flush()
