@@ -76,6 +76,8 @@ class Element:
     site_rule: dict[str, Any] = field(default_factory=dict)
     """The rule of the property this element is the value of (segment and key rules)."""
     layer_cotypes: set[str] = field(default_factory=set)
+    own_present: set[str] | None = None
+    """What this element gave itself, before other layers were merged into it."""
     layer: str | None = None
     """The layer fragment (``#foo``) this element came from, when models are layered."""
 

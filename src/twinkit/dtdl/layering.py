@@ -91,11 +91,29 @@ def merge(
                     prop=term,
                     value=key,
                 )
+    _own_supplements(layer, error)
+    if base.own_present is None:
+        base.own_present = set(base.present)
     base.present |= layer.present
     for cotype in layer.cotypes:
         if cotype not in base.cotypes:
             base.cotypes.append(cotype)
             base.layer_cotypes.add(cotype)
+
+
+def _own_supplements(layer: Element, error: ErrorSink) -> None:
+    """A layer that states a semantic type must give what that type requires itself."""
+    rules = layer.language.classes
+    for cotype in layer.cotypes:
+        entry = rules.get(cotype)
+        while entry is not None:
+            for term, rule in entry["props"].items():
+                if rule.get("min", 0) >= 1 and term not in layer.present:
+                    literal = rule.get("kind") == "literal" or "datatype" in rule
+                    name = "missingLiteralProperty" if literal else "missingObjectProperty"
+                    error(layer, name, f"{cotype} requires {term!r} in every layer", prop=term)
+            parent = entry.get("super")
+            entry = rules.get(parent) if parent else None
 
 
 def _key(child: Element | str) -> str:

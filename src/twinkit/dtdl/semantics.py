@@ -230,7 +230,11 @@ class Semantics:
         rules = property_rules(element.language, element.cls, element.cotypes)
         site = element.site_rule
         for term, rule in required_rules(rules):
-            if term in element.present:
+            cotype = rule.get("cotype")
+            given = element.present
+            if cotype and element.own_present is not None and cotype not in element.layer_cotypes:
+                given = element.own_present  # the layer that states the type must supply it
+            if term in given:
                 continue
             literal = rule.get("kind") == "literal" or "datatype" in rule
             name = "missingLiteralProperty" if literal else "missingObjectProperty"
