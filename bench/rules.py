@@ -54,6 +54,7 @@ RULES = [
 ]
 DETECTION = [{"name": "temp", "model": MODEL, "signals": ["temperature"], "threshold": 0.95}]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+KINDS = ("plain", "rules", "detectors", "both")
 
 
 def telemetry(twins: int, samples: int) -> list[list[tuple[str, dict[str, Any], datetime]]]:
@@ -119,27 +120,33 @@ async def main() -> None:
     parser.add_argument("--twins", type=int, default=50)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of memory")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    baseline = 0.0
+    best: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, kind in enumerate(("plain", "rules", "detectors", "both")):
-            path = Path(tmp) / f"{kind}.db" if args.sqlite else None
-            r = await run(kind, path, args)
-            if kind == "plain":
-                baseline = r["ingest_per_s"]
-            ratio = r["end_to_end_per_s"] / baseline
-            extra = (
-                f"  dry-run {r['dry_run_events_per_s']:,.0f} events/s"
-                if "dry_run_events_per_s" in r
-                else ""
-            )
-            print(
-                f"{kind:10s} ingest {r['ingest_per_s']:>9,.0f}/s  end-to-end "
-                f"{r['end_to_end_per_s']:>9,.0f}/s  x{ratio:4.2f} of plain  "
-                f"+{r['extra_events_per_sample']:.3f} events/sample  "
-                f"dropped {r['dropped']:.0f}{extra}"
-            )
-            del i
+        for round_ in range(args.rounds):  # interleaved rounds, best of each: a busy machine
+            for kind in KINDS:
+                path = Path(tmp) / f"{kind}-{round_}.db" if args.sqlite else None
+                r = await run(kind, path, args)
+                if kind not in best or r["end_to_end_per_s"] > best[kind]["end_to_end_per_s"]:
+                    best[kind] = r
+    baseline = best["plain"]["end_to_end_per_s"]
+    print(
+        f"{args.twins} twins x {args.samples} samples, best of {args.rounds} rounds, "
+        f"{'SQLite' if args.sqlite else 'memory'}"
+    )
+    for kind in KINDS:
+        r = best[kind]
+        extra = (
+            f"  dry-run {r['dry_run_events_per_s']:,.0f} events/s"
+            if "dry_run_events_per_s" in r
+            else ""
+        )
+        print(
+            f"{kind:10s} ingest {r['ingest_per_s']:>9,.0f}/s  end-to-end "
+            f"{r['end_to_end_per_s']:>9,.0f}/s  x{r['end_to_end_per_s'] / baseline:4.2f} of plain"
+            f"  +{r['extra_events_per_sample']:.3f} events/sample  dropped {r['dropped']:.0f}{extra}"
+        )
 
 
 if __name__ == "__main__":

@@ -237,12 +237,14 @@ class DetectorRuntime:
         values: dict[str, Any],
         writes: list[Awaitable[Any]],
     ) -> None:
+        # The hot path: cached detectors and watches are looked up inline (no await).
+        entries = self.entries_for(model)
         touched = False
-        for entry in self.entries_for(model):
-            sample = {s: _number(values.get(s)) for s in entry.signals if s in values}
+        for entry in entries:
+            sample = {s: _number(values[s]) for s in entry.signals if s in values}
             if not any(v is not None for v in sample.values()):
                 continue
-            watch = await self._watch(twin, entry)
+            watch = self._watches.get((twin, entry.name)) or await self._watch(twin, entry)
             if entry.multivariate:
                 full = {s: sample.get(s) for s in entry.signals}
                 detector = await self._detector(twin, entry, entry.name)
@@ -257,21 +259,31 @@ class DetectorRuntime:
                 for signal, value in sample.items():
                     if value is None:
                         continue
-                    key = f"{entry.name}/{signal}"
-                    detector = await self._detector(twin, entry, key)
-                    scores[signal] = detector.process_one({signal: value}, moment)
-                    self._changed.add((twin, key))
-                    self._learn_fleet(entry, key, {signal: value})
-                    self._scored(twin, key, moment, scores[signal])
+                    key = (twin, f"{entry.name}/{signal}")
+                    live = self._detectors.get(key)
+                    if live is None:
+                        live = await self._detector(twin, entry, key[1])
+                    else:
+                        self._detectors.move_to_end(key)
+                    scores[signal] = score = live.process_one({signal: value}, moment)
+                    self._changed.add(key)
+                    if entry.fleet_prior:
+                        self._learn_fleet(entry, key[1], {signal: value})
+                    if self._on_scored is not None:
+                        self._on_scored(twin, key[1], moment, score)
+                self.stats.scored += len(scores)
                 watch.score = max(scores.values())
-                total = sum(scores.values())
-                watch.contributions = (
-                    {s: v / total for s, v in scores.items() if v > 0} if total > 0 else {}
-                )
+                if len(scores) == 1:
+                    watch.contributions = {next(iter(scores)): 1.0} if watch.score > 0 else {}
+                else:
+                    total = sum(scores.values())
+                    watch.contributions = (
+                        {s: v / total for s, v in scores.items() if v > 0} if total > 0 else {}
+                    )
             touched = True
             self._alert(twin, entry, watch, moment, sample, writes)
         if touched:
-            self._write(twin, model, moment, writes)
+            self._write(twin, entries, moment, writes)
 
     def _scored(self, twin: str, key: str, moment: float, score: float) -> None:
         self.stats.scored += 1
@@ -394,19 +406,25 @@ class DetectorRuntime:
                 writes.append(self.alerts.clear_source(twin, entry.source, context=context))
 
     def _write(
-        self, twin: str, model: str | None, moment: float, writes: list[Awaitable[Any]]
+        self,
+        twin: str,
+        entries: list[Detection],
+        moment: float,
+        writes: list[Awaitable[Any]],
     ) -> None:
-        watches = [w for e in self.entries_for(model) if (w := self._watches.get((twin, e.name)))]
+        watches = [w for e in entries if (w := self._watches.get((twin, e.name)))]
         score = max(w.score for w in watches)
+        last = self._written.get(twin)
+        if last is None:
+            last = self._written[twin] = _Written()
+        if not self._due(last, score, moment, max(e.threshold for e in entries)):
+            return
         total = sum(w.score for w in watches)
         contributions: dict[str, float] = {}
         for w in watches:
             for signal, share in w.contributions.items():
                 weight = w.score / total if total > 0 else 0.0
                 contributions[signal] = contributions.get(signal, 0.0) + share * weight
-        last = self._written.setdefault(twin, _Written())
-        if not self._due(last, score, moment, max(e.threshold for e in self.entries_for(model))):
-            return
         last.score, last.at = score, moment
         self.stats.written += 1
         data = {
