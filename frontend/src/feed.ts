@@ -9,13 +9,62 @@ type StatusListener = (status: FeedStatus) => void;
 export type FeedStatus = "connecting" | "live" | "reconnecting";
 
 const listeners = new Set<Listener>();
+
+// What the pages on screen want from the feed. A fleet of 100k twins can produce far more
+// events than a browser should parse, so the connection asks the server for just those twins
+// (or kinds), and is reopened when the pages change what they show.
+export type FeedScope = { twins: string[] } | { kinds: string[] } | "all";
+const scopes = new Map<symbol, FeedScope>();
+let filter = "";
+let abort: AbortController | null = null;
+let rescope = 0;
+
+/** Ask the server for what `scope` needs while the caller is on screen; returns the release. */
+export function requestScope(scope: FeedScope): () => void {
+  const token = Symbol("scope");
+  scopes.set(token, scope);
+  scheduleRescope();
+  return () => {
+    scopes.delete(token);
+    scheduleRescope();
+  };
+}
+
+function combined(): string {
+  const all = [...scopes.values()];
+  if (all.length === 0) return "kind=TwinCreated,TwinDeleted";
+  if (all.some((s) => s === "all")) return "";
+  const twins = all.flatMap((s) => (typeof s === "object" && "twins" in s ? s.twins : []));
+  const kinds = all.flatMap((s) => (typeof s === "object" && "kinds" in s ? s.kinds : []));
+  if (twins.length && kinds.length) return "";
+  if (twins.length) return "twin=" + [...new Set(twins)].sort().map(encodeURIComponent).join(",");
+  return "kind=" + [...new Set(kinds)].sort().join(",");
+}
+
+function scheduleRescope() {
+  clearTimeout(rescope);
+  rescope = window.setTimeout(() => {
+    const next = combined();
+    if (next === filter) return;
+    filter = next;
+    lastId = ""; // a new filter starts from now: resuming would replay another filter's past
+    abort?.abort();
+  }, 30);
+}
 const statusListeners = new Set<StatusListener>();
 let status: FeedStatus = "connecting";
 let lastId = "";
 let started = false;
 
-function setStatus(next: FeedStatus) {
-  if (next === status) return;
+let connectedFilter: string | null = null;
+
+/** The filter of the open connection ("" = every event), null while not connected. */
+export function feedFilter(): string | null {
+  return connectedFilter;
+}
+
+function setStatus(next: FeedStatus, force = false) {
+  if (next === status && !force) return;
   status = next;
   statusListeners.forEach((l) => l(status));
 }
@@ -34,6 +83,7 @@ export function subscribe(listener: Listener): () => void {
   listeners.add(listener);
   if (!started) {
     started = true;
+    filter = combined();
     void run();
   }
   return () => listeners.delete(listener);
@@ -68,9 +118,12 @@ async function run() {
     try {
       const headers: Record<string, string> = { Accept: "text/event-stream" };
       if (lastId) headers["Last-Event-ID"] = lastId;
-      const response = await fetch("/api/v1/events", { headers, cache: "no-store" });
+      abort = new AbortController();
+      const url = "/api/v1/events" + (filter ? "?" + filter : "");
+      const response = await fetch(url, { headers, cache: "no-store", signal: abort.signal });
       if (!response.ok || !response.body) throw new Error(`feed: HTTP ${response.status}`);
-      setStatus("live");
+      connectedFilter = filter;
+      setStatus("live", true);
       delay = 500;
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
@@ -104,8 +157,11 @@ async function run() {
         }
       }
     } catch (error) {
+      if (abort?.signal.aborted) continue; // the pages asked for another filter: reopen now
       console.warn("change feed dropped", error);
     }
+    connectedFilter = null;
+    if (abort?.signal.aborted) continue;
     setStatus("reconnecting");
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 5000);

@@ -4,7 +4,7 @@ performance.mark("app-start");
 import { useEffect, useState } from "preact/hooks";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
-import { feedStatus, onFeedStatus, subscribe, type FeedStatus } from "./feed";
+import { feedFilter, feedStatus, onFeedStatus, subscribe, type FeedStatus } from "./feed";
 import { Link, useLocation } from "./router";
 import { FleetPage } from "./pages/Fleet";
 import { TwinPage } from "./pages/Twin";
@@ -46,8 +46,12 @@ const NAV = [
 
 function LiveIndicator() {
   const [status, setStatus] = useState<FeedStatus>(feedStatus());
+  const [filter, setFilter] = useState<string | null>(feedFilter());
   useEffect(() => {
-    const off = onFeedStatus(setStatus);
+    const off = onFeedStatus((s) => {
+      setStatus(s);
+      setFilter(feedFilter());
+    });
     const unsub = subscribe(() => {});
     return () => {
       off();
@@ -56,7 +60,7 @@ function LiveIndicator() {
   }, []);
   const label = status === "live" ? "Live" : status === "connecting" ? "Connecting…" : "Reconnecting…";
   return (
-    <span class={`live ${status}`} data-testid="live-status" title="Change feed (Server-Sent Events)">
+    <span class={`live ${status}`} data-testid="live-status" data-filter={filter ?? ""} title={`Change feed (Server-Sent Events)${filter ? ": " + decodeURIComponent(filter) : ""}`}>
       <span class="dot" />
       {label}
     </span>

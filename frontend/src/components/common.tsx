@@ -1,7 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api";
-import { subscribe } from "../feed";
+import { requestScope, subscribe, type FeedScope } from "../feed";
 import type { FeedEvent } from "../api";
 
 export function Empty(props: { title: string; children?: ComponentChildren; icon?: string }) {
@@ -85,6 +85,11 @@ export function useFeed(listener: (event: FeedEvent) => void, deps: unknown[] = 
   const ref = useRef(listener);
   ref.current = listener;
   useEffect(() => subscribe((e) => ref.current(e)), deps);
+}
+
+/** Tell the feed what this component needs (see `requestScope`); `key` says when it changed. */
+export function useFeedScope(scope: FeedScope | null, key: string) {
+  useEffect(() => (scope ? requestScope(scope) : undefined), [key]);
 }
 
 /** Load data with loading/error states; `reload` re-runs it. */

@@ -1,6 +1,6 @@
 import { useRef, useState } from "preact/hooks";
 import { ApiError, enc, get, qs, request } from "../api";
-import { Badge, Empty, ErrorBox, Spinner, useFeed, useLoad, useTick } from "../components/common";
+import { Badge, Empty, ErrorBox, Spinner, useFeed, useFeedScope, useLoad, useTick } from "../components/common";
 import { ago, formatTime, formatValue, modelName } from "../format";
 import { Link, setQuery, twinHref, useLocation } from "../router";
 
@@ -22,6 +22,7 @@ export function AlertsPage() {
   const alerts = useLoad<{ items: Alert[] }>(() => get(`/api/v1/dashboard/alerts${qs({ state, twin })}`), [state, twin]);
   const now = useTick(5000);
   const timer = useRef(0);
+  useFeedScope({ kinds: ["AlertRaised", "AlertAcknowledged", "AlertCleared"] }, "alerts");
   useFeed((e) => {
     if (!e.kind.startsWith("Alert")) return;
     clearTimeout(timer.current);

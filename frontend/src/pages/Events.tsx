@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, type FeedEvent } from "../api";
-import { Badge, Empty, KIND_TONE, useFeed, useLoad } from "../components/common";
+import { Badge, Empty, KIND_TONE, useFeed, useFeedScope, useLoad } from "../components/common";
 import { describeEvent } from "../components/TwinParts";
 import { formatTime, modelName } from "../format";
 import { Link, setQuery, twinHref, useLocation } from "../router";
@@ -21,6 +21,8 @@ export function EventsPage() {
   const frame = useRef(0);
   const models = useLoad<{ items: { id: string }[] }>(() => get("/api/v1/dashboard/models"), []);
   const [typed, setTyped] = useState(twin);
+
+  useFeedScope(kinds.size ? { kinds: [...kinds] } : "all", [...kinds].sort().join(","));
 
   const matches = (e: FeedEvent) =>
     (!twin || e.twin.includes(twin)) && (!model || e.model === model) && (kinds.size === 0 || kinds.has(e.kind));

@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { get, qs, request, type FeedEvent } from "../api";
-import { Badge, Empty, ErrorBox, Spinner, StatusDot, useFeed, useLoad, useTick } from "../components/common";
+import { Badge, Empty, ErrorBox, Spinner, StatusDot, useFeed, useFeedScope, useLoad, useTick } from "../components/common";
 import { ago, formatValue, modelName } from "../format";
 import { Link, navigate, setQuery, twinHref, useLocation } from "../router";
 
@@ -41,6 +41,10 @@ export function FleetPage() {
     const h = setInterval(() => !document.hidden && page.reload(), 15_000);
     return () => clearInterval(h);
   }, [model, search, after]);
+
+  // the feed carries only the twins on screen
+  const onScreen = (page.data?.items ?? []).map((r) => r.id);
+  useFeedScope(onScreen.length ? { twins: onScreen } : null, onScreen.join(","));
 
   // live: patch the rows on screen, batched per animation frame
   const pending = useRef<FeedEvent[]>([]);

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { enc, get, type FeedEvent, type ResolvedModel, type TwinDoc } from "../api";
 import { TelemetryChart, windowOf } from "../components/Chart";
-import { Badge, Card, Empty, ErrorBox, Spinner, StatusDot, useFeed, useLoad, useTick } from "../components/common";
+import { Badge, Card, Empty, ErrorBox, Spinner, StatusDot, useFeed, useFeedScope, useLoad, useTick } from "../components/common";
 import { CommandPanel, DesiredEditor, Journal, Relationships, StateTable, TwinAlerts } from "../components/TwinParts";
 import { ago, formatValue, isNumericSchema, modelName } from "../format";
 import { Link, useLocation } from "../router";
@@ -34,6 +34,7 @@ export function TwinPage(props: { id: string }) {
     return () => clearInterval(h);
   }, [id]);
 
+  useFeedScope({ twins: [id] }, id);
   // events can arrive faster than renders: fold each into the newest document seen
   const latest = useRef<TwinDoc | undefined>(undefined);
   if (twin.data && (!latest.current || twin.data.revision >= latest.current.revision || twin.data.id !== latest.current.id)) {
