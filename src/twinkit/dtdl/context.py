@@ -37,6 +37,8 @@ class Language:
     iris: dict[str, tuple[str, str]]
     classes: dict[str, dict[str, Any]]
     glob: dict[str, Any]
+    later: frozenset[str] = frozenset()
+    """Extensions named at a later version than the metamodel these rules come from."""
 
 
 @dataclass(frozen=True)
@@ -55,18 +57,23 @@ def base_language(version: int) -> str:
 
 
 @cache
-def language(version: int, extensions: tuple[str, ...]) -> Language:
+def language(
+    version: int, extensions: tuple[str, ...], later: frozenset[str] = frozenset()
+) -> Language:
     names = (base_language(version), *extensions)
     terms: dict[str, str] = {}
     classes: dict[str, dict[str, Any]] = {}
     for name in names:
         terms.update(LANGUAGES[name]["terms"])
         classes.update(LANGUAGES[name]["classes"])
+    for name in later:
+        for cls, change in LATER_VERSION_CHANGES.get(name, {}).items():
+            classes[cls] = {**classes[cls], **change}
     iris: dict[str, tuple[str, str]] = {}
     for term, iri in terms.items():
         iris[iri] = (_kind_of(iri, classes), term)
     glob = dict(LANGUAGES[names[0]]["global"])
-    return Language(version, names, terms, iris, classes, glob)
+    return Language(version, names, terms, iris, classes, glob, later)
 
 
 def _kind_of(iri: str, classes: dict[str, Any]) -> str:
@@ -85,6 +92,11 @@ def _kind_of(iri: str, classes: dict[str, Any]) -> str:
     return "instance"
 
 
+LATER_VERSION_CHANGES: dict[str, dict[str, dict[str, Any]]] = {
+    # historization v2 also names command responses, map values and object fields, for a
+    # later DTDL version: on today's versions they are the wrong version, not the wrong class
+    "historization": {"Historized": {"laterVersionsOf": ["CommandResponse", "MapValue", "Field"]}},
+}
 _LATER_VERSIONS = frozenset({"2", "3", "4"})
 """Later versions of the extensions (used by DTDL v4 tooling) are read with the v1 rules."""
 

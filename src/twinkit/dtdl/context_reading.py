@@ -29,6 +29,7 @@ class ContextReader(WalkerState):
         version = outer.version if outer else None
         extensions: list[str] = list(outer.language.names[1:]) if outer else []
         undefined = outer.undefined_extension if outer else False
+        later: set[str] = set(outer.language.later) if outer else set()
         for index, item in enumerate(items):
             where = pointer_join(path, index) if isinstance(raw, list) else path
             if isinstance(item, dict):
@@ -130,6 +131,8 @@ class ContextReader(WalkerState):
             ):
                 if name not in extensions:
                     extensions.append(name)
+                if not item.endswith(";1"):
+                    later.add(name)
             elif ";" not in item:
                 self._error(
                     "invalidContextSpecifierForVersion", f"context {item!r} has no version", where
@@ -155,7 +158,7 @@ class ContextReader(WalkerState):
             self._error("missingDtdlContext", "the DTDL context is missing", path)
             return None
         allowed = tuple(e for e in extensions if e != "iotcentral" or version == 2)
-        return Context(language(version, allowed), undefined)
+        return Context(language(version, allowed, frozenset(later) & set(allowed)), undefined)
 
     def _local_terms(self, definitions: dict[str, Any], where: str) -> None:
         """Say what is wrong with each local term definition, as the reference parser does."""

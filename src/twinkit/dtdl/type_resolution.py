@@ -241,6 +241,14 @@ class TypeResolver(WalkerState):
                 identifier,
                 value=cotype,
             )
+            if entry is not None and cls in entry.get("laterVersionsOf", []):
+                self._error(
+                    "invalidCotypeVersion",
+                    f"{cotype} applies to a {cls} only in a later DTDL version",
+                    where,
+                    identifier,
+                    value=cotype,
+                )
             if newer and applies and any(is_subclass(lang, cls, a) for a in applies):
                 self._error(
                     "invalidCotypeVersion",
