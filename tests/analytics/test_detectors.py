@@ -12,6 +12,7 @@ import yaml
 
 import twinkit.analytics as analytics
 from twinkit.analytics import (
+    Anomaly,
     CorrelationDetector,
     SignalDetector,
     create_detector,
@@ -199,3 +200,41 @@ def test_multivariate_copes_with_signals_that_never_moved() -> None:
     moved = detector.explain_one({"valve": 1.0, "setpoint": 50.0, "mode": 1.0})
     assert moved.score == 1.0
     assert moved.top(1)[0][0] == "valve"
+
+
+@pytest.mark.parametrize(
+    ("change", "kind"),
+    [
+        (lambda k, v: v + 12.0 if k == 50 else v, "spike"),
+        (lambda k, v: 10.0 + (v - 10.0) * 4.0 if k >= 50 else v, "burst"),
+    ],
+)
+def test_explain_names_the_kind_of_surprise(change: object, kind: str) -> None:
+    detector = SignalDetector()
+    rng = random.Random(1)
+    for _ in range(3000):
+        detector.process_one({"v": rng.gauss(10.0, 1.0)})
+    worst = Anomaly(0.0)
+    for k in range(200):
+        x = {"v": change(k, rng.gauss(10.0, 1.0))}  # type: ignore[operator]
+        result = detector.explain_one(x)
+        assert result.score == detector.process_one(x)
+        if result.score > worst.score:
+            worst = result
+    assert worst.kind == kind
+    assert worst.score >= 0.8
+
+
+def test_opt_in_stuck_check_catches_a_frozen_sensor() -> None:
+    plain, guarded = SignalDetector(), SignalDetector(stuck=2)
+    rng = random.Random(2)
+    for _ in range(3000):
+        x = {"v": rng.gauss(10.0, 1.0)}
+        plain.process_one(x)
+        guarded.process_one(x)
+    frozen = {"v": 10.3}  # the sensor freezes on an ordinary value
+    scores = [(plain.process_one(frozen), guarded.process_one(frozen)) for _ in range(60)]
+    assert max(s for s, _ in scores) < 0.8  # the spread collapsing alone is a weak sign
+    result = guarded.explain_one(frozen)
+    assert result.score >= 0.9
+    assert result.kind == "flatline"

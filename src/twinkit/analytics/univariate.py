@@ -38,6 +38,8 @@ from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds, sig
 
 _WARMUP = 30  # surprises learnt before any score is given
 _SEASON_MIN = 3  # visits of a time-of-day slot before it is trusted
+_CHANGES_MIN = 30  # changes of value before a run of repeats can look stuck
+_RUN_FLOOR = 4  # repeats always tolerated
 _QUIET_FACTOR = 0.5  # how much weaker scores are damped after an alarm
 KINDS = ("spike", "shift", "flatline", "pattern", "burst")
 """The kinds of surprise, as :attr:`Anomaly.kind` names them: a value far from the usual level,
@@ -55,6 +57,10 @@ class SignalConfig:
     horizon: int = 2000  # horizon of the typical surprise
     forget: float = 0.9998  # per value: how fast a surprise record fades (half-life ~3500)
     young: float = 0.3  # how fast records of a young baseline fade
+    # opt-in stuck-sensor check for signals that never repeat a value more than ``stuck`` times
+    # in a row: a longer run of exact repeats alarms (counts and quantised data repeat
+    # naturally, hence off by default)
+    stuck: int | None = None
     alarm: float = 0.9  # score that starts a quiet period
     quiet: int = 200  # values after an alarm during which weaker scores are damped
     slot_seconds: float = 1800.0  # width of one time-of-day slot
@@ -99,6 +105,10 @@ class SignalDetector:
         self.typical = [0.0] * 5
         self.record = [0.0] * 5
         self.usual_fast_var = 0.0
+        self.last_v = math.nan  # repeats: current run, longest completed run, changes seen
+        self.run = 0
+        self.longest_run = 0
+        self.changes = 0
         self.quiet_left = 0
         self.quiet_level = 0.0
         # time-of-day and time-of-week profiles: per slot (visits, mean, variance)
@@ -155,6 +165,7 @@ class SignalDetector:
         twin.week = [(min(k, _SEASON_MIN), m, v) for k, m, v in self.week]
         twin.typical = [0.0] * 5
         twin.record = [0.0] * 5
+        twin.last_v, twin.run, twin.longest_run, twin.changes = math.nan, 0, 0, 0
         twin.quiet_left = 0
         twin.quiet_level = 0.0
         twin.last_t = None
@@ -209,6 +220,8 @@ class SignalDetector:
                 if weekly < season:
                     season = weekly
 
+        # stuck (opt-in): the value repeats exactly for longer than the signal ever did
+        run = self.run + 1 if v == self.last_v else 0
         typical = self.typical
         record = self.record
         ratio = spike / (typical[0] + record[0] + 1e-9)
@@ -225,6 +238,10 @@ class SignalDetector:
         r = burst / (typical[4] + record[4] + 1e-9)
         if r > ratio:
             ratio, kind = r, 4
+        if cfg.stuck is not None and self.changes >= _CHANGES_MIN and self.longest_run <= cfg.stuck:
+            r = run / (self.longest_run + _RUN_FLOOR)
+            if r > ratio:
+                ratio, kind = r, 2
         score = 0.0
         if n > 2 * cfg.fast + _WARMUP:
             r2 = ratio * ratio
@@ -242,6 +259,12 @@ class SignalDetector:
             self.quiet_level = score
         else:
             self.quiet_left = quiet_left
+        if run == 0 and v != self.last_v:
+            if self.run > self.longest_run:
+                self.longest_run = self.run
+            self.changes += 1
+        self.run = run
+        self.last_v = v
         self.n = n
         self.mean = mean + a_slow * d
         self.var = (1.0 - a_slow) * (var + a_slow * d * d)
