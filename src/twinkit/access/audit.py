@@ -1,11 +1,12 @@
 """The audit log: every write and every denied attempt — who, what, when, from where.
 
 Stored as JSON Lines next to the database (``twinkit.db.audit.jsonl``), one
-object per line, appended and flushed per entry so a crashed process loses none
-(``fsync`` runs on close; the OS holds the rest). A separate file keeps audit
-appends off the platform's SQLite writer and makes the log easy to ship
-(``tail -F``, logrotate with copytruncate). Without a database file the log is
-kept in memory.
+object per line, each appended with a single ``write`` on an ``O_APPEND`` descriptor
+opened for that entry: a crashed process loses none, several writers (the API and
+the broker plugins) never interleave inside a line, and nothing stays open to leak.
+A separate file keeps audit appends off the platform's SQLite writer and makes the
+log easy to ship (``tail -F``, logrotate with copytruncate). Without a database
+file the log is kept in memory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
@@ -54,11 +55,8 @@ class AuditLog:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
         self._memory: deque[dict[str, Any]] = deque(maxlen=MEMORY_ENTRIES)
-        self._file: IO[bytes] | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._file = os.fdopen(fd, "ab")
 
     @classmethod
     def reader(cls, path: str | os.PathLike[str] | None) -> AuditLog:
@@ -69,11 +67,14 @@ class AuditLog:
 
     def record(self, entry: AuditEntry) -> None:
         body = entry.to_json()
-        if self._file is None:
+        if self.path is None:
             self._memory.append(body)
             return
-        self._file.write(orjson.dumps(body) + b"\n")
-        self._file.flush()
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, orjson.dumps(body) + b"\n")
+        finally:
+            os.close(fd)
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every entry, oldest first."""
@@ -115,11 +116,7 @@ class AuditLog:
         return list(reversed(found))
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
+        """Nothing stays open between entries; kept so callers can treat the log as a resource."""
 
 
 def _parse(text: str) -> datetime:
