@@ -53,3 +53,21 @@ def test_elements_of_another_layer_cannot_nest() -> None:
         [{"@id": "dtmi:test:flow;1", "@type": "Telemetry", "name": "flow", "schema": "double"}]
     )
     assert "mismatchedLayers" in _names([_base([]), layer])
+
+
+def test_a_layer_stating_a_semantic_type_supplies_its_unit() -> None:
+    qt = "dtmi:dtdl:extension:quantitativeTypes;1"
+    base = _base([{"@type": ["Telemetry", "Velocity"], "name": "speed", "schema": "double"}])
+    base["@context"] = [V3, qt]
+    layer = _layer(
+        [
+            {
+                "@type": ["Telemetry", "Velocity"],
+                "name": "speed",
+                "schema": "double",
+                "unit": "metrePerSecond",
+            }
+        ]
+    )
+    layer["@context"] = [V3, qt, LAYERING]
+    assert _names([base, layer]) == {"invalidId", "missingSupplementalObjectProperty"}

@@ -545,3 +545,13 @@ def test_undefined_extension_allowed_when_asked() -> None:
 def test_max_dtdl_version_option() -> None:
     result = parse([interface()], options=ParseOptions(max_dtdl_version=2))
     assert [e.short_name() for e in result.errors] == ["disallowedContextVersion"]
+
+
+def test_historized_object_field_is_a_later_version_feature() -> None:
+    field = {"@type": ["Field", "Historized"], "name": "v", "schema": "double"}
+    doc = interface(
+        context=[V3, "dtmi:dtdl:extension:historization;2"],
+        schemas=[{"@id": "dtmi:test:Motion;1", "@type": "Object", "fields": [field]}],
+    )
+    names = {e.short_name() for e in parse([doc]).errors}
+    assert names == {"invalidCotype", "invalidCotypeVersion"}
