@@ -174,7 +174,7 @@ async def fleet_page(
             state = await platform.twins.get(twin)
         except NotFound:
             continue
-        model = _resolve(platform, state)
+        model = model_of(platform, state)
         rows.append(summarize(state, model, now, presence))
     more = len(ids) > query.limit
     return {
@@ -213,7 +213,8 @@ def _models(platform: Platform, model: str | None) -> Sequence[str] | None:
         return [model]
 
 
-def _resolve(platform: Platform, state: TwinState) -> ResolvedInterface | None:
+def model_of(platform: Platform, state: TwinState) -> ResolvedInterface | None:
+    """The twin's resolved model; None when it has none or the model was removed since."""
     try:
         return platform.twins.resolve_model(state) if state.model else None
     except NotFound:

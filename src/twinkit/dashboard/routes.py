@@ -19,6 +19,7 @@ from twinkit.dashboard.fleet import (
     PresenceOf,
     fleet_page,
     model_counts,
+    model_of,
     no_presence,
     summarize,
 )
@@ -118,7 +119,7 @@ def build_router() -> APIRouter:
         try:
             platform = platform_of(request)
             state = await platform.twins.get(twin)
-            model = platform.registry.resolve(state.model) if state.model else None
+            model = model_of(platform, state)
             now = platform.clock.now().astimezone(UTC)
             return summarize(state, model, now, presence_of(request))
         except TwinkitError as error:
