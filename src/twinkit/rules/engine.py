@@ -85,6 +85,7 @@ class RuleEngine:
         self._keep: dict[str, float] = {}  # series → longest window over it
         self._related_rules = False
         self._inputs: dict[str, frozenset[str] | None] = {}
+        self._series: dict[str, tuple[str, ...]] = {}  # rule → the series it reads windows of
         self._windows: dict[tuple[str, str], SeriesWindow] = {}
         self._holds: dict[tuple[str, str], Hold] = {}  # (rule, twin)
         self._pending: deque[tuple[Event, float]] = deque()  # (event, its sample time)
@@ -195,6 +196,7 @@ class RuleEngine:
         rule = self.get(rule_id)
         del self._rules[rule_id]
         self._inputs.pop(rule_id, None)
+        self._series.pop(rule_id, None)
         self._by_model.clear()
         for key in [k for k in self._holds if k[0] == rule_id]:
             hold = self._holds.pop(key)
@@ -216,6 +218,7 @@ class RuleEngine:
         old = self._rules.get(rule.id)
         self._rules[rule.id] = rule
         self._inputs[rule.id] = rule_inputs(rule)
+        self._series[rule.id] = tuple(window_series(rule))
         self._by_model.clear()
         if old is not None:
             for key in [k for k in self._holds if k[0] == rule.id]:
@@ -251,6 +254,8 @@ class RuleEngine:
         if candidates is None:
             candidates = [r for r in self._rules.values() if self._model_matches(r, model)]
             self._by_model[model] = candidates
+        if not any(r.twins for r in candidates):
+            return candidates
         return [r for r in candidates if not r.twins or twin in r.twins]
 
     def _model_matches(self, rule: Rule, model: str | None) -> bool:
@@ -433,7 +438,9 @@ class RuleEngine:
             except Exception:
                 log.exception("rule %s failed on twin %s", rule.id, twin)
                 continue
-            hold = self._holds.setdefault((rule.id, twin), Hold())
+            hold = self._holds.get((rule.id, twin))
+            if hold is None:
+                hold = self._holds[(rule.id, twin)] = Hold()
             transition = hold.step(holds, moment, rule.hold)
             if transition is None:
                 if not hold.active and hold.since is None:
@@ -449,7 +456,12 @@ class RuleEngine:
     async def _holds_now(
         self, rule: Rule, state: TwinState, doc: dict[str, Any], now: float
     ) -> tuple[bool, Callable[[], dict[str, Any]]]:
-        windows = {name: await self._window(state.id, name, now) for name in window_series(rule)}
+        windows: dict[str, SeriesWindow] = {}
+        for name in self._series.get(rule.id, ()):
+            window = self._windows.get((state.id, name))
+            if window is None or not window.loaded:
+                window = await self._window(state.id, name, now)
+            windows[name] = window
 
         async def related(call: RelatedCall) -> Any:
             return await self._related(state, call)
