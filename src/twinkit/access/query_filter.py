@@ -101,6 +101,7 @@ def redacted_graph(
     doc_filter: DocFilter,
     rel_filter: RelFilter,
 ) -> Graph:
+    """Like ``Graph.from_states``, but from (redacted) documents, which it cannot take."""
     twins: dict[str, dict[str, Any]] = {}
     for doc in docs:
         kept = doc_filter(doc)

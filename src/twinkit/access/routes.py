@@ -379,18 +379,20 @@ async def send_command(call: Call) -> Plan:
 # -- models ----------------------------------------------------------------------------------
 
 
+def readable_models(call: Call, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The model entries (each with an ``id``) the caller may READ (``model:/``)."""
+    guard, principal = call.guard, call.principal
+    if not guard.authorize:
+        return items
+    return [m for m in items if guard.model(principal, m.get("id")).can(READ, "model")]
+
+
 @route("GET", f"{API}/models")
 async def list_models(call: Call) -> Plan:
     gate(call, READ, "model")
 
     async def keep(body: Any) -> Any:
-        guard, principal = call.guard, call.principal
-        items = [
-            m
-            for m in body.get("items", [])
-            if not guard.authorize or guard.model(principal, m["id"]).can(READ, "model")
-        ]
-        return {**body, "items": items}
+        return {**body, "items": readable_models(call, body.get("items", []))}
 
     return Plan(filter=keep)
 

@@ -9,7 +9,7 @@ from twinkit.access.evaluator import READ, redact_document
 from twinkit.access.guard import Forbidden
 from twinkit.access.policy import split_path
 from twinkit.access.query_filter import run_filtered_query
-from twinkit.access.routes import API, Call, Plan, gate, route, visible_twin
+from twinkit.access.routes import API, Call, Plan, gate, readable_models, route, visible_twin
 from twinkit.model.errors import ValidationFailed
 
 DASH = f"{API}/dashboard"
@@ -117,13 +117,10 @@ async def dashboard_models(call: Call) -> Plan:
     gate(call, READ, "model")
 
     async def keep(body: Any) -> Any:
-        guard, principal = call.guard, call.principal
-        items = [
-            m
-            for m in body.get("items", [])
-            if not guard.authorize or guard.model(principal, m.get("id")).can(READ, "model")
-        ]
-        return {**body, "items": items, "unmodelled_twins": None}
+        items = readable_models(call, body.get("items", []))
+        if call.guard.authorize and not call.guard.evaluator.reads_every_twin(call.principal):
+            return {**body, "items": items, "unmodelled_twins": None}
+        return {**body, "items": items}
 
     return Plan(filter=keep)
 
