@@ -417,6 +417,9 @@ class Walker(ContextReader, TypeResolver):
         ctx: Context,
     ) -> str | None:
         lang = ctx.language
+        known = _GOOD_TERMS.get((id(lang), id(rule), item))
+        if known is not None:
+            return known  # a term already accepted for this rule ("double" as a schema)
         classes = rule.get("classes") or []
         allowed_in = rule.get("in")
         iri = lang.terms.get(item)
@@ -495,6 +498,7 @@ class Walker(ContextReader, TypeResolver):
                     value=item,
                 )
                 return None
+            _GOOD_TERMS[(id(lang), id(rule), item)] = name
             return name
         if rule.get("childOf"):
             self._error(
@@ -580,6 +584,8 @@ def _segment_of(item: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) and _NAME.match(name) else None
 
 
+_GOOD_TERMS: dict[tuple[int, int, str], str] = {}
+"""Terms accepted for a rule (rule tables live for the process: their ids are stable keys)."""
 _FRAGMENT = re.compile(r"^[A-Za-z0-9_]+$")
 
 
