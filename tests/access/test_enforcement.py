@@ -86,6 +86,11 @@ async def test_writes_need_write_on_every_path(
         response = await client.request(method, url, json=body, headers=alice)
         assert response.status_code == 403, (method, url)
     assert not await _exists(client, root, "acme~p9")
+    rel = {"name": "feeds", "target": "acme~p2"}
+    gus = tenants_realm.headers("gus")
+    ok = await client.put("/api/v1/twins/globex~g1/relationships/r1", json=rel, headers=gus)
+    assert ok.status_code == 403  # gus may write globex~g1 but may not see acme~p2
+    assert "acme~p2" in ok.json()["error"]["message"]
     batch = [{"twin": "globex~g1", "values": {"temp": 1}}, {"twin": "acme~p1", "values": {"x": 1}}]
     gus = tenants_realm.headers("gus")
     refused = await client.post("/api/v1/telemetry", json=batch, headers=gus)

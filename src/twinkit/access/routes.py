@@ -272,7 +272,15 @@ async def post_batch(call: Call) -> Plan:
 
 @route("PUT", f"{API}/twins/{{twin_id}}/relationships/{{rel_id}}", body=True)
 async def put_relationship(call: Call) -> Plan:
-    return await _relationship(call, WRITE)
+    """WRITE on the source's ``twin:/relationships/<id>``, and the target must be visible:
+    an edge into a twin the caller cannot see would reveal that it exists."""
+    plan = await _relationship(call, WRITE)
+    body = call.json()
+    target = body.get("target") if isinstance(body, dict) else None
+    if isinstance(target, str):
+        decisions = await call.guard.twin(call.principal, target)
+        call.guard.require(decisions.can_any(READ, "twin"), READ, f"twin:/ of {target!r}")
+    return plan
 
 
 @route("DELETE", f"{API}/twins/{{twin_id}}/relationships/{{rel_id}}")
