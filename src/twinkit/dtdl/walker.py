@@ -41,8 +41,6 @@ _NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?$")
 class Walker(ContextReader, TypeResolver):
     """Turns the JSON of one batch into :class:`Element` objects plus errors."""
 
-    # -- documents ------------------------------------------------------------------------
-
     def document(self, doc: Any, document: int | str) -> None:
         self._document = document
         if isinstance(doc, list):
@@ -71,7 +69,7 @@ class Walker(ContextReader, TypeResolver):
         if element is not None:
             self.roots.append(element)
 
-    # -- @context -------------------------------------------------------------------------
+    # -- elements -------------------------------------------------------------------------
 
     def _element(self, obj: dict[str, Any], path: str, *args: Any, **kwargs: Any) -> Element | None:
         """Walk one element; nesting beyond MAX_NESTING is refused, so hostile input
