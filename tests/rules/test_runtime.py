@@ -11,7 +11,7 @@ import pytest
 from tests.rules.conftest import MODELS, PUMP_MODEL
 from twinkit import Platform
 from twinkit.analytics_runtime import DetectorRuntime, parse_detections
-from twinkit.model.errors import ValidationFailed
+from twinkit.model.errors import NotFound, ValidationFailed
 from twinkit.model.events import EventKind
 from twinkit.testing import FrozenClock
 
@@ -335,5 +335,29 @@ async def test_deleting_a_twin_drops_its_detectors(memory_tk: Platform, clock: F
         await tk.twins.delete("p1")
         await runtime.settle()
         assert await runtime.checkpoint() == 0
+    finally:
+        await runtime.close()
+
+
+async def test_the_fleet_prior_can_be_trained_from_history(
+    memory_tk: Platform, clock: FrozenClock
+) -> None:
+    tk = memory_tk
+    for twin, seed in (("a", 5), ("b", 6)):
+        await tk.twins.put(twin, model=PUMP_MODEL)
+        await stream(tk, clock, twin, normal(150, seed=seed, mean=50.0))
+    await tk.twins.put("other", model="dtmi:acme:Tank;1")
+    entry = {**TEMPERATURE, "fleet_prior": True, "prior_after": 250}
+    runtime = DetectorRuntime(tk, parse_detections([entry]))
+    await runtime.start()  # after the history was written: nothing live taught the fleet
+    try:
+        assert await runtime.train_prior("temp") == 300
+        await tk.twins.put("new", model=PUMP_MODEL)
+        await stream(tk, clock, "new", [52.0])
+        await runtime.settle()
+        learnt = await runtime.detector("new", "temp/temperature")
+        assert abs(learnt.mean - 50.0) < 1.0  # type: ignore[attr-defined]
+        with pytest.raises(NotFound):
+            await runtime.train_prior("nope")
     finally:
         await runtime.close()

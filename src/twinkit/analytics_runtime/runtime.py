@@ -447,6 +447,53 @@ class DetectorRuntime:
             return True
         return abs(score - last.score) > self.write_change and moment - last.at >= self.write_gap
 
+    async def train_prior(
+        self, name: str, *, start: datetime | None = None, end: datetime | None = None
+    ) -> int:
+        """Teach entry ``name``'s fleet detectors the history of every twin of its model
+        (and of models extending it); returns how many samples they learnt.
+
+        Live samples keep teaching the fleet afterwards; this gives a fleet that is already
+        running when detection is switched on a useful prior from the first new twin on.
+        """
+        entry = next((e for e in self.detections if e.name == name), None)
+        if entry is None or not entry.fleet_prior:
+            raise NotFound(f"no detection entry {name!r} with fleet_prior", "/name")
+        learnt = 0
+        for model in sorted(self.platform.registry.descendants(entry.model)):
+            after = ""
+            while ids := await self.platform.store.twin_ids(model=model, after=after, limit=500):
+                for twin in ids:
+                    learnt += await self._train_on(entry, twin, start, end)
+                after = ids[-1]
+        return learnt
+
+    async def _train_on(
+        self, entry: Detection, twin: str, start: datetime | None, end: datetime | None
+    ) -> int:
+        rows: dict[float, dict[str, float | None]] = {}
+        for signal in entry.signals:
+            try:
+                points = await self.platform.history.read(
+                    twin, f"telemetry/{signal}", start=start, end=end
+                )
+            except NotFound:
+                continue
+            for t, value in points:
+                rows.setdefault(t, {})[signal] = _number(value)
+        learnt = 0
+        for t in sorted(rows):
+            sample = rows[t]
+            if entry.multivariate:
+                self._learn_fleet(entry, entry.name, {s: sample.get(s) for s in entry.signals})
+                learnt += 1
+                continue
+            for signal, value in sample.items():
+                if value is not None:
+                    self._learn_fleet(entry, f"{entry.name}/{signal}", {signal: value})
+                    learnt += 1
+        return learnt
+
     # -- persistence --------------------------------------------------------------------------
     async def checkpoint(self) -> int:
         """Write every detector state changed since the last checkpoint; returns how many."""
