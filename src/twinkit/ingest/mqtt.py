@@ -85,6 +85,7 @@ class MqttLink:
         self._held = False
         # topic -> its route: a device publishes on the same few topics all day
         self._route_of: dict[str, Route | None] = {}
+        self._acks: list[tuple[int, int]] = []
         self._hooks: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inbox: deque[paho.MQTTMessage] = deque()
@@ -139,6 +140,7 @@ class MqttLink:
                 ) from None
 
     async def close(self) -> None:
+        self._send_acks()  # acknowledgements still waiting for this loop turn
         self._closing = True
         self.client.disconnect()
         await asyncio.to_thread(self.client.loop_stop)
@@ -149,9 +151,20 @@ class MqttLink:
         self.client.publish(topic, payload, qos, retain)
 
     def ack(self, message: Message) -> None:
-        """Acknowledge a QoS 1 message (only once its effect is durable)."""
+        """Acknowledge a QoS 1 message (only once its effect is durable).
+
+        Acks are gathered and handed to paho once per loop turn: paho wakes its network
+        thread for every packet queued, so a burst of commits costs one wake-up, not one each.
+        """
         if self._manual_ack and message.qos > 0:
-            self.client.ack(message.mid, message.qos)
+            self._acks.append((message.mid, message.qos))
+            if len(self._acks) == 1 and self._loop is not None:
+                self._loop.call_soon(self._send_acks)
+
+    def _send_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        for mid, qos in acks:
+            self.client.ack(mid, qos)
 
     # -- paho thread ----------------------------------------------------------------------
     def _connected(
