@@ -152,6 +152,8 @@ async def test_openapi_lists_routes_with_the_error_shape(client: httpx.AsyncClie
     }
     patch = schema["paths"]["/api/v1/twins/{twin_id}/reported"]["patch"]
     assert "application/json-patch+json" in patch["requestBody"]["content"]
+    twin = patch["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"revision", "etag", "delta"} <= set(twin["required"])
 
 
 def test_query_engine_is_loaded_lazily(monkeypatch: pytest.MonkeyPatch) -> None:

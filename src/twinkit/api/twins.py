@@ -62,6 +62,34 @@ _PATCH_BODY: dict[str, Any] = {
 }
 
 
+TWIN_DOCUMENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "revision", "etag", "reported", "desired", "delta", "telemetry"],
+    "properties": {
+        "id": {"type": "string"},
+        "model": {"type": ["string", "null"]},
+        "revision": {"type": "integer", "minimum": 1},
+        "etag": {"type": "string"},
+        "reported": {"type": "object"},
+        "desired": {"type": "object"},
+        "delta": {"type": "object", "description": "desired values not yet reported"},
+        "telemetry": {"type": "object", "description": "latest value of each telemetry"},
+        "metadata": {"type": "object", "description": "changed_at, updated_at, at per value"},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "updated_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+
+def _answers(status: int, description: str, schema: dict[str, Any]) -> dict[int | str, Any]:
+    return {
+        status: {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+_TWIN = _answers(200, "The twin document; its ETag is in the header too", TWIN_DOCUMENT)
+
+
 class UnsupportedMediaType(TwinkitError):
     code = "unsupported_media_type"
     status = 415
@@ -80,7 +108,11 @@ class TwinBody(BaseModel):
 IfMatch = Annotated[str | None, Header(description="ETag the twin must still have")]
 
 
-@router.put("/twins/{twin_id}", status_code=201)
+@router.put(
+    "/twins/{twin_id}",
+    status_code=201,
+    responses={**_answers(201, "Created", TWIN_DOCUMENT), **_TWIN},
+)
 async def put_twin(
     twin_id: str, body: TwinBody, request: Request, if_match: IfMatch = None
 ) -> Response:
@@ -102,7 +134,7 @@ async def put_twin(
     return twin_response(state, 201 if created else 200)
 
 
-@router.get("/twins/{twin_id}")
+@router.get("/twins/{twin_id}", responses=_TWIN)
 async def get_twin(
     twin_id: str,
     request: Request,
@@ -124,7 +156,20 @@ async def get_twin(
     return twin_response(state)
 
 
-@router.get("/twins")
+@router.get(
+    "/twins",
+    responses=_answers(
+        200,
+        "A page of twins",
+        {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": TWIN_DOCUMENT},
+                "next": {"type": ["string", "null"], "description": "pass as after"},
+            },
+        },
+    ),
+)
 async def list_twins(
     request: Request,
     model: Annotated[str | None, Query(description="only twins of this model")] = None,
@@ -137,7 +182,7 @@ async def list_twins(
     return respond({"items": [s.document() for s in states], "next": next_after})
 
 
-@router.patch("/twins/{twin_id}/reported", openapi_extra=_PATCH_BODY)
+@router.patch("/twins/{twin_id}/reported", openapi_extra=_PATCH_BODY, responses=_TWIN)
 async def patch_reported(
     twin_id: str,
     request: Request,
@@ -148,7 +193,7 @@ async def patch_reported(
     return await _patch(twin_id, "reported", request, if_match, condition)
 
 
-@router.patch("/twins/{twin_id}/desired", openapi_extra=_PATCH_BODY)
+@router.patch("/twins/{twin_id}/desired", openapi_extra=_PATCH_BODY, responses=_TWIN)
 async def patch_desired(
     twin_id: str,
     request: Request,
