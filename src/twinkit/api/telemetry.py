@@ -17,7 +17,7 @@ from starlette.responses import Response
 from twinkit.api.errors import RejectionLog
 from twinkit.api.metrics import ApiMetrics
 from twinkit.api.wire import context_of, platform_of, read_json, respond
-from twinkit.model.errors import TwinkitError, ValidationFailed
+from twinkit.model.errors import TwinkitError, ValidationFailed, pointer
 from twinkit.model.time import parse_time
 from twinkit.twins.state import TwinState
 
@@ -48,7 +48,7 @@ def parse_message(raw: Any, base: str = "") -> tuple[Any, datetime | None]:
         raise ValidationFailed('a telemetry message is an object {"at"?, "values"}', base or "")
     unknown = sorted(set(raw) - {"at", "values", "twin"})
     if unknown:
-        raise ValidationFailed(f"unknown field {unknown[0]!r}", f"{base}/{unknown[0]}")
+        raise ValidationFailed(f"unknown field {unknown[0]!r}", base + pointer(unknown[0]))
     if "values" not in raw:
         raise ValidationFailed("a telemetry message needs values", f"{base}/values")
     at = raw.get("at")

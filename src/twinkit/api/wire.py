@@ -1,8 +1,8 @@
-"""JSON on the wire: orjson responses, bounded body reading and the caller's context.
+"""JSON on the wire: orjson responses, body parsing and the caller's context.
 
-Bodies are read here rather than by FastAPI for the routes whose body is not one
-fixed shape (DTDL documents, patches, telemetry batches): that keeps the size
-limit, malformed-JSON errors and content types in one place.
+Bodies are parsed here rather than by FastAPI for the routes whose body is not one
+fixed shape (DTDL documents, patches, telemetry batches), so malformed JSON gets
+the same error everywhere; :class:`~twinkit.api.limits.BodyLimit` caps their size.
 """
 
 from __future__ import annotations
