@@ -1,7 +1,7 @@
 // A live telemetry chart: starts from history, keeps moving with the change feed, and reaches
 // back into history on zoom and pan; every read is downsampled on the server (every & agg) to
 // about one point per pixel, so a series of millions of points draws as fast as a short one.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import { ApiError, enc, get, items, qs } from "../api";
 import { useFeed } from "./common";
@@ -66,8 +66,8 @@ export function TelemetryChart(props: { twin: string; path: string; label: strin
   const [count, setCount] = useState(0);
   const symbol = unitSymbol(props.unit);
 
-  // create the plot once
-  useEffect(() => {
+  // create the plot once, as soon as its box exists (a layout effect: no wait for a paint)
+  useLayoutEffect(() => {
     const el = box.current!;
     const width = Math.max(280, el.clientWidth);
     const opts: uPlot.Options = {
@@ -135,15 +135,15 @@ export function TelemetryChart(props: { twin: string; path: string; label: strin
     };
   }, []);
 
-  // (re)load from history whenever the range changes
-  useEffect(() => {
+  // (re)load from history whenever the range changes; the first read starts with the mount
+  useLayoutEffect(() => {
     let alive = true;
     let timer = 0;
     const load = async () => {
       const r = rangeRef.current;
       const end = r.live ? Date.now() : r.end;
       const start = r.live ? end - r.window : r.start;
-      const width = plot.current?.bbox.width ? plot.current.bbox.width / devicePixelRatio : 600;
+      const width = plot.current?.bbox.width ? plot.current.bbox.width / devicePixelRatio : box.current?.clientWidth || 600;
       try {
         const series = await fetchSeries(props.twin, props.path, start, end, Math.round(width));
         if (!alive) return;
@@ -165,7 +165,8 @@ export function TelemetryChart(props: { twin: string; path: string; label: strin
         if (alive) setStatus("error");
       }
     };
-    timer = window.setTimeout(load, range.live ? 0 : 120);
+    if (range.live) void load();
+    else timer = window.setTimeout(load, 120); // zooming by wheel: wait for the wheel to settle
     return () => {
       alive = false;
       clearTimeout(timer);
