@@ -10,11 +10,13 @@ TL;DR::
     ...
     await engine.close()
 
-The bus callback only files each sample into the windows the rules read and marks the twin
-as changed (cheap, never blocks ingestion); a background task evaluates the changed twins
-(coalesced: a burst of samples is one evaluation at the newest sample's time) and runs actions
-in tasks of their own. A rule *fires* when its condition starts to hold (after ``for``), and
-*clears* when it stops holding; nothing happens while it keeps holding, so one overheating pump
+The bus callback only files each sample into the windows the rules read and queues the
+event (cheap, bounded, never blocks ingestion); a background task folds each event onto its own
+copy of the twin, judges the rules that read a value the event changed, on the twin exactly as
+that event left it, and runs actions in tasks of their own.
+
+A rule *fires* when its condition starts to hold (after ``for``), and *clears* when it stops
+holding; nothing happens while it keeps holding, so one overheating pump
 is one alert, not one per sample. ``for`` completes on a timer too: a condition that became
 true and then saw no more samples still fires ``for`` later.
 """
@@ -84,6 +86,7 @@ class RuleEngine:
         self._by_model: dict[str | None, list[Rule]] = {}
         self._keep: dict[str, float] = {}  # series → longest window over it
         self._related_rules = False
+        self._related_inputs: frozenset[str] = frozenset()
         self._inputs: dict[str, frozenset[str] | None] = {}
         self._series: dict[str, tuple[str, ...]] = {}  # rule → the series it reads windows of
         self._windows: dict[tuple[str, str], SeriesWindow] = {}
@@ -234,7 +237,12 @@ class RuleEngine:
             for series, span in spans.items():
                 keep[series] = max(keep.get(series, 0.0), span)
         self._keep = keep
-        self._related_rules = any(r.condition and r.condition.related for r in self._rules.values())
+        related = [c for r in self._rules.values() if r.condition for c in r.condition.related]
+        self._related_rules = bool(related)
+        # what a related twin must change for the twins reading it to be judged again
+        self._related_inputs = frozenset(
+            f"{c.path[0]}/{c.path[1]}" for c in related if len(c.path) > 1
+        )
         for (_, series), window in list(self._windows.items()):
             if series in keep:
                 window.keep = keep[series]
@@ -277,7 +285,7 @@ class RuleEngine:
             return
         if not self._rules:
             return
-        if self._related_rules:
+        if self._related_rules and concerns(self._related_inputs, event_inputs(event)):
             self._neighbours.add(twin)
             self._wake.set()
         if not self.rules_for(twin, event.model):
