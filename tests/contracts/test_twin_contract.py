@@ -329,3 +329,13 @@ async def test_analytics_results_land_on_the_twin_and_in_history(tk: Platform) -
     state = await tk.twins.get("p1")
     assert state.document()["analytics"]["anomaly_score"] == 0.93
     assert [v for _, v in await tk.history.read("p1", "anomaly_score")] == [0.93]
+
+
+async def test_telemetry_keeps_alerts_and_analytics_on_the_twin(tk: Platform) -> None:
+    await make_pump(tk)
+    alert = {"id": "a1", "name": "x", "severity": "minor", "source": "rule:x", "cause": {}}
+    await tk.twins.record("p1", EventKind.ALERT_RAISED, {"alert": alert})
+    await tk.twins.record("p1", EventKind.ANALYTICS_UPDATED, {"values": {"anomaly_score": 0.5}})
+    state = await tk.twins.telemetry("p1", {"temperature": 1.0})
+    assert set(state.alerts) == {"a1"}
+    assert state.analytics == {"anomaly_score": 0.5}

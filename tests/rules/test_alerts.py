@@ -132,10 +132,6 @@ async def test_open_alerts_are_indexed_again_after_a_restart(
         alerts.close()
 
 
-@pytest.mark.xfail(
-    reason="core: twins/state.py _telemetry() rebuilds TwinState without alerts and analytics",
-    strict=False,
-)
 async def test_telemetry_after_an_alert_keeps_it_on_the_twin(tk: Platform, alerts: Alerts) -> None:
     alert, _ = await alerts.raise_alert("p1", source="rule:x")
     await tk.twins.telemetry("p1", {"temperature": 20.0})

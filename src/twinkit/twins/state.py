@@ -193,6 +193,8 @@ def _telemetry(state: TwinState, event: Event, now: str) -> TwinState:
         state.relationships,
         state.created_at,
         now,
+        state.alerts,
+        state.analytics,
     )
 
 
