@@ -17,8 +17,6 @@ from twinkit.dtdl.type_resolution import property_rules, required_rules
 
 _UNIT_ENUMS: dict[str, list[str]] = LANGUAGES["quantitativeTypes"]["unitEnums"]
 _QT_CLASSES: dict[str, Any] = LANGUAGES["quantitativeTypes"]["classes"]
-_CONTAINMENT_LIMIT: dict[str, Any] = LANGUAGES["v3"]["classes"]["Interface"]["descendants"][1]
-_CONTAINMENT: list[str] = _CONTAINMENT_LIMIT["properties"]
 _INTEGRAL = frozenset({"integer", "long", "short", "byte"})
 
 
@@ -257,24 +255,29 @@ class Semantics:
             self.error(element, name, f"{element.cls} requires property {term!r}", prop=term)
 
     def _component_cycle(self, interface: Element) -> None:
-        """An Interface must not contain itself through components (any DTDL version)."""
-        if not any(c.cls == "Component" for c in self.targets(interface, "contents")):
-            return
-        stack: list[tuple[Element, tuple[str, ...]]] = [(interface, (interface.id,))]
+        """An Interface must not contain itself through components (any DTDL version).
+
+        Only component edges are followed: a cycle through schemas is already reported by
+        the schema depth rule, and walking every content of every component is costly."""
+        seen: set[str] = {interface.id}
+        stack = [interface]
         while stack:
-            element, trail = stack.pop()
-            for prop in _CONTAINMENT:
-                for child in self.targets(element, prop):
-                    if child.id == interface.id:
+            current = stack.pop()
+            for content in self.targets(current, "contents"):
+                if content.cls != "Component":
+                    continue
+                for schema in self.targets(content, "schema"):
+                    if schema.id == interface.id:
                         self.error(
                             interface,
                             "recursiveStructureNarrow",
                             f"{interface.id} contains itself",
-                            prop=prop,
+                            prop="contents",
                         )
                         return
-                    if child.id not in trail and len(trail) < 64:
-                        stack.append((child, (*trail, child.id)))
+                    if schema.id not in seen and len(seen) < 1024:
+                        seen.add(schema.id)
+                        stack.append(schema)
 
     def _extends(self, interface: Element) -> None:
         limit = next(
