@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "simulate": "twinkit.simulation.devices:simulate_command",
     "models": "twinkit.dtdl.commands:models_command",
     "query": "twinkit.query.commands:query_command",
+    "rules": "twinkit.rules.commands:rules_command",
+    "auth": "twinkit.access.commands:auth_command",
 }
 
 
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         mqtt.add_argument("--broker-port", type=int, default=1883, help="embedded broker port")
         mqtt.add_argument("--no-mqtt", action="store_true", help="turn MQTT off")
         p.add_argument("--auth", metavar="PATH", help="identities, policies and OIDC settings")
+        p.add_argument("--rules", metavar="PATH", help="rules and anomaly detection (YAML/JSON)")
 
     add_server_flags(sub.add_parser("serve", help="run the platform"))
     demo = sub.add_parser("demo", help="run the platform with a simulated fleet")
@@ -64,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--db", default="twinkit.db")
     query.add_argument("--url", help="a running server, e.g. http://127.0.0.1:8000")
     query.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    from twinkit.access.commands import add_auth_parser
+    from twinkit.rules.commands import add_rules_parser
+
+    add_rules_parser(sub)
+    add_auth_parser(sub)
     return parser
 
 
