@@ -77,6 +77,7 @@ class AuthConfig:
     audit_file: str | None = None
     path: Path | None = None
     _tokens: dict[str, Identity] = field(default_factory=dict, repr=False)
+    _principals: dict[str, Principal] = field(default_factory=dict, repr=False)
     _verifier: OidcVerifier | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -197,6 +198,8 @@ class AuthConfig:
     def reindex(self) -> None:
         """Index tokens by id; declare every tenant an identity or a policy names."""
         self._tokens = {t.id: i for i in self.identities.values() for t in i.tokens}
+        # one Principal per identity: its frozenset of subjects keys the evaluator's caches
+        self._principals = {s: i.principal() for s, i in self.identities.items()}
         named = {i.tenant for i in self.identities.values() if i.tenant}
         named |= {p.scope.value for p in self.policies if p.scope.kind == "tenant"}
         missing = named - set(self.tenants.model_prefixes)
@@ -223,7 +226,9 @@ class AuthConfig:
                 return None
             now = datetime.now(UTC)
             token = next(t for t in identity.tokens if t.id == parts[0])
-            return identity.principal() if token.matches(parts[1], now) else None
+            if not token.matches(parts[1], now):
+                return None
+            return self._principals.get(identity.subject) or identity.principal()
         if self.oidc is None or credential.count(".") != 2:
             return None
         if self._verifier is None:
