@@ -396,30 +396,47 @@ _MARK = "\x00"
 
 
 @lru_cache(maxsize=512)
-def _parse_template(template: str) -> ast.Query | None:
+def _parse_template(template: str) -> tuple[ast.Query, frozenset[int]] | None:
+    """The template's tree and the ids of the nodes that hold a placeholder."""
     try:
         query: ast.Query = _parse(template, "query")
     except ValidationFailed:
         return None
-    return query
+    marked: set[int] = set()
+
+    def mark(node: Any) -> bool:
+        if isinstance(node, str):
+            return node.startswith(_MARK)
+        if isinstance(node, tuple):
+            found = [mark(item) for item in node]
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            found = [mark(getattr(node, f.name)) for f in dataclasses.fields(node) if f.compare]
+        else:
+            return False
+        if any(found):
+            marked.add(id(node))
+        return any(found)
+
+    mark(query)
+    return query, frozenset(marked)
 
 
-def _fill(node: Any, values: list[str]) -> Any:
+def _fill(node: Any, values: list[str], marked: frozenset[int]) -> Any:
     """The template's syntax tree with each string placeholder replaced by its real text."""
     if isinstance(node, str):
         if node.startswith(_MARK) and node.endswith(_MARK):
             return values[int(node[1:-1])]
         return node
+    if id(node) not in marked:
+        return node
     if isinstance(node, tuple):
-        return tuple(_fill(item, values) for item in node)
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        changes = {
-            f.name: _fill(getattr(node, f.name), values)
-            for f in dataclasses.fields(node)
-            if f.compare
-        }
-        return dataclasses.replace(node, **changes)
-    return node
+        return tuple(_fill(item, values, marked) for item in node)
+    changes = {
+        f.name: _fill(getattr(node, f.name), values, marked)
+        for f in dataclasses.fields(node)
+        if f.compare
+    }
+    return dataclasses.replace(node, **changes)
 
 
 def parse_query(text: str) -> ast.Query:
@@ -436,9 +453,9 @@ def parse_query(text: str) -> ast.Query:
             values.append(_unquote(match.group(0)))
             return f"'{_MARK}{len(values) - 1}{_MARK}'"
 
-        template = _parse_template(_STRINGS.sub(mark, text))
-        if template is not None:
-            filled: ast.Query = _fill(template, values)
+        cached = _parse_template(_STRINGS.sub(mark, text))
+        if cached is not None:
+            filled: ast.Query = _fill(cached[0], values, cached[1])
             return filled
     query: ast.Query = _parse(text, "query")
     return query

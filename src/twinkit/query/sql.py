@@ -437,39 +437,31 @@ def compile_plan(plan: Plan, limit: int | None, offset: int = 0) -> Statement:
     ctes, sources = c.sources()
     where = c.where()
     select: list[str] = []
-    decoders: list[Callable[[list[Any]], Any]] = []
-
-    def take(count: int) -> Callable[[list[Any]], list[Any]]:
-        def pop(row: list[Any]) -> list[Any]:
-            taken = row[:count]
-            del row[:count]
-            return taken
-
-        return pop
-
+    readers: list[Callable[[tuple[Any, ...]], Any]] = []
     for column in plan.columns:
         expr = column.expr
+        at = len(select)
         if isinstance(expr, Entity):
             s = f"s{expr.slot}"
             if plan.slots[expr.slot].kind == REL:
                 select.extend(
                     (f"{s}.source", f"{s}.id", f"{s}.name", f"{s}.target", f"{s}.properties")
                 )
-                decoders.append(_rel_decoder(take(5)))
+                readers.append(_rel_reader(at))
             else:
                 select.append(f"{s}.doc")
-                decoders.append(_twin_decoder(take(1)))
+                readers.append(_reader(at, "twin"))
         elif isinstance(expr, Field):
             val = c.field(expr)
             if val.static is not None:  # a plain column: its SQL value is the JSON value
                 select.append(val.value)
-                decoders.append(_scalar_decoder(take(1), missing=False))
+                readers.append(_reader(at, "raw"))
             else:
                 select.append(val.json)
-                decoders.append(_json_decoder(take(1)))
+                readers.append(_reader(at, "json"))
         else:
             select.append(_aggregate_sql(c, expr))
-            decoders.append(_scalar_decoder(take(1)))
+            readers.append(_reader(at, "aggregate"))
     group = ""
     order: list[str] = []
     if plan.grouped:
@@ -505,16 +497,24 @@ def compile_plan(plan: Plan, limit: int | None, offset: int = 0) -> Statement:
         sql += f" LIMIT {max(bounded, 0)} OFFSET {offset}"
     elif offset:
         sql += f" LIMIT -1 OFFSET {offset}"
-    unwrap = plan.unwrap
     names = [col.name for col in plan.columns]
+    if plan.unwrap:
+        only = readers[0]
 
-    def decode(raw: tuple[Any, ...]) -> dict[str, Any]:
-        row = list(raw)
-        values = [d(row) for d in decoders]
-        if unwrap:
-            out: dict[str, Any] = values[0]
+        def decode(raw: tuple[Any, ...]) -> dict[str, Any]:
+            out: dict[str, Any] = only(raw)
             return out
-        return {n: x for n, x in zip(names, values, strict=True) if x is not v.MISSING}
+
+    else:
+        pairs = list(zip(names, readers, strict=True))
+
+        def decode(raw: tuple[Any, ...]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for name, read in pairs:
+                value = read(raw)
+                if value is not v.MISSING:
+                    out[name] = value
+            return out
 
     return Statement(sql, c.params, decode, c.indexed_paths)
 
@@ -529,28 +529,21 @@ def _aggregate_sql(c: _Compiler, agg: Aggregate) -> str:
     return f"{agg.name.lower()}(CASE WHEN {val.types} IN {_NUMBER_TYPES} THEN {val.value} END)"
 
 
-def _twin_decoder(pop: Callable[[list[Any]], list[Any]]) -> Callable[[list[Any]], Any]:
-    return lambda row: twin_output(orjson.loads(pop(row)[0]))
+def _reader(at: int, kind: str) -> Callable[[tuple[Any, ...]], Any]:
+    """Read one output value from column ``at`` of a result row."""
+    if kind == "twin":
+        return lambda row: twin_output(orjson.loads(row[at]))
+    if kind == "raw":
+        return lambda row: row[at]
+    if kind == "json":
+        return lambda row: _load(row[at])
+    return lambda row: v.MISSING if row[at] is None else row[at]
 
 
-def _rel_decoder(pop: Callable[[list[Any]], list[Any]]) -> Callable[[list[Any]], Any]:
-    def decode(row: list[Any]) -> Any:
-        source, rid, name, target, props = pop(row)
+def _rel_reader(at: int) -> Callable[[tuple[Any, ...]], Any]:
+    def read(row: tuple[Any, ...]) -> Any:
+        source, rid, name, target, props = row[at : at + 5]
         rel = {"id": rid, "source": source, "name": name, "target": target}
         return rel_output({**rel, "properties": orjson.loads(props)})
 
-    return decode
-
-
-def _json_decoder(pop: Callable[[list[Any]], list[Any]]) -> Callable[[list[Any]], Any]:
-    return lambda row: _load(pop(row)[0])
-
-
-def _scalar_decoder(
-    pop: Callable[[list[Any]], list[Any]], *, missing: bool = True
-) -> Callable[[list[Any]], Any]:
-    def decode(row: list[Any]) -> Any:
-        value = pop(row)[0]
-        return v.MISSING if value is None and missing else value
-
-    return decode
+    return read
