@@ -10,6 +10,7 @@ import pytest
 
 from twinkit.ingest.mqtt import Message
 from twinkit.ingest.pipeline import AutoCreate, Ingest, IngestSettings
+from twinkit.ingest.signals import Signal
 from twinkit.platform import Platform
 
 
@@ -123,3 +124,26 @@ async def test_qos0_is_shed_when_too_many_writes_are_in_flight(tk: Platform) -> 
     await settle(ingest)
     assert ingest.stats.counters["applied"] == 2
     assert ingest.stats.rejected["overloaded"] == 3
+
+
+async def test_a_failing_mapper_is_counted_and_never_stalls_the_rest(tk: Platform) -> None:
+    from twinkit.ingest.mappers import Mappers
+
+    mappers = Mappers()
+
+    @mappers.register("vendor/#")
+    def broken(topic: str, payload: bytes) -> list[Signal]:
+        raise KeyError("devices")
+
+    told: list[str] = []
+    ingest = Ingest(
+        tk,
+        ack=lambda m: None,
+        publish=lambda topic, body, qos, retain: told.append(topic),
+        mappers=mappers,
+    )
+    feed(ingest, message("vendor/gw/1", {"x": 1}), message("twinkit/p1/telemetry", {"t": 1}))
+    await settle(ingest)
+    assert ingest.stats.rejected["mapping_failed"] == 1
+    assert ingest.stats.counters["applied"] == 1
+    assert told == []  # a foreign topic names no twin to tell

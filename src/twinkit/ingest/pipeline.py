@@ -117,16 +117,17 @@ class Ingest:
         device = twin or message.topic
         if self._on_seen is not None and twin is not None:
             self._on_seen(twin)
+        # errors go to twinkit/{twin}/errors; a foreign topic (a mapper's) names no twin
         if len(message.payload) > self.settings.max_payload:
             limit = self.settings.max_payload
-            self._refuse(message, device, TOO_LARGE, f"payload is larger than {limit} bytes")
+            self._refuse(message, twin, TOO_LARGE, f"payload is larger than {limit} bytes")
             return
         if not self._buckets.allow(device):
             rate = self.settings.device_rate
-            self._refuse(message, device, RATE_LIMITED, f"more than {rate:g} messages/s")
+            self._refuse(message, twin, RATE_LIMITED, f"{device}: more than {rate:g} messages/s")
             return
         if message.qos == 0 and self.pending >= self.settings.max_pending:
-            self._refuse(message, device, OVERLOADED, "the platform is overloaded; retry later")
+            self._refuse(message, twin, OVERLOADED, "the platform is overloaded; retry later")
             return
         mapper = self.mappers.find(parts)
         try:
@@ -135,17 +136,20 @@ class Ingest:
             else:
                 signals = twinkit_layout(parts, message.payload)
         except MalformedPayload as exc:
-            self._refuse(message, device, MALFORMED, exc.message, exc.path)
+            self._refuse(message, twin, MALFORMED, exc.message, exc.path)
             return
         except TwinkitError as exc:
-            self._refuse(message, device, INVALID, exc.message, exc.path)
+            self._refuse(message, twin, INVALID, exc.message, exc.path)
             return
         except Exception as exc:
             log.debug("mapper failed on %s", message.topic, exc_info=True)
-            self._refuse(message, device, MAPPING_FAILED, f"{type(exc).__name__}: {exc}")
+            text = f"{message.topic}: {type(exc).__name__}: {exc}"
+            self._refuse(message, twin, MAPPING_FAILED, text)
             return
         writes: list[asyncio.Future[Any]] = []
         for signal in signals:
+            if self._on_seen is not None and signal.twin != twin:
+                self._on_seen(signal.twin)  # a device behind a gateway
             key = message_key(signal.msg_id, message.mid, message.payload, message.qos)
             if key is not None:
                 seen, write = self.recent.get(signal.twin, key)
