@@ -98,3 +98,21 @@ async def test_install_makes_conditional_writes_use_the_query_grammar(installed:
             await tk.twins.patch(
                 "p", "reported", {"temp": 5.0}, condition="IS_OF_MODEL('dtmi:t:Base;1', exact)"
             )
+
+
+async def test_conditions_see_models_added_after_they_were_first_compiled() -> None:
+    async with Platform.open(None) as tk:
+        await tk.models.add(MODELS)
+        await tk.twins.put("p", model="dtmi:t:Pump;1", reported={"temp": 1.0})
+        condition = "IS_OF_MODEL('dtmi:t:Base;1')"
+        await tk.twins.patch("p", "reported", {"temp": 2.0}, condition=condition)
+        late = {
+            "@context": "dtmi:dtdl:context;3",
+            "@id": "dtmi:t:Late;1",
+            "@type": "Interface",
+            "extends": "dtmi:t:Base;1",
+        }
+        await tk.models.add(late)
+        await tk.twins.put("q", model="dtmi:t:Late;1", reported={"temp": 1.0})
+        state = await tk.twins.patch("q", "reported", {"temp": 2.0}, condition=condition)
+        assert state.reported["temp"] == 2.0

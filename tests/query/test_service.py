@@ -112,3 +112,28 @@ async def test_filters_create_and_use_an_expression_index(tmp_path: Path) -> Non
             ).fetchall()
         )
         assert any(name in str(row) for row in plan)
+
+
+async def test_a_model_and_property_filter_gets_a_model_led_index(tmp_path: Path) -> None:
+    model = {
+        "@context": "dtmi:dtdl:context;3",
+        "@id": "dtmi:t:Sensor;1",
+        "@type": "Interface",
+        "contents": [{"@type": "Property", "name": "temp", "schema": "double"}],
+    }
+    async with Platform.open(tmp_path / "m.db") as tk:
+        await tk.models.add(model)
+        await tk.twins.put("s1", model="dtmi:t:Sensor;1", reported={"temp": 31.0})
+        await tk.twins.put("s2", model="dtmi:t:Sensor;1", reported={"temp": 12.0})
+        text = "SELECT T.$dtId FROM DIGITALTWINS T WHERE IS_OF_MODEL(T, 'dtmi:t:Sensor;1')"
+        found = await run_query(tk, text + " AND T.temp > 30")
+        assert found.items == [{"$dtId": "s1"}]
+        store = tk.store
+        assert isinstance(store, SQLiteStore)
+        sql = await store.read(
+            lambda c: c.execute(
+                "SELECT sql FROM sqlite_master WHERE name = ?",
+                (index_name('$."reported"."temp"', with_model=True),),
+            ).fetchone()
+        )
+        assert sql is not None and "model, json_extract" in sql[0]
