@@ -140,8 +140,10 @@ class Commands:
         twin, name, request_id = parts[1], parts[3], parts[4]
         self.presence.seen(twin)
         status, body = _read_response(message.payload)
-        waiting = self._waiting.pop(request_id, None)
-        if waiting is not None and not waiting.future.done():
+        waiting = self._waiting.get(request_id)
+        # only the device of the twin the command went to can answer it
+        if waiting is not None and waiting.twin == twin and not waiting.future.done():
+            del self._waiting[request_id]
             waiting.future.set_result((status, body))
         task = asyncio.create_task(self._answered(twin, name, request_id, status, body, message))
         self._tasks.add(task)
