@@ -30,18 +30,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from twinkit.dashboard.headless import CHROMIUM, CHROMIUM_ARGS
 from twinkit.platform import Platform
 
-CHROMIUM = os.environ.get("TWINKIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MODEL = {
     "@context": ["dtmi:dtdl:context;3", "dtmi:dtdl:extension:quantitativeTypes;1"],
     "@id": "dtmi:bench:Meter;1",
@@ -288,7 +279,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     with Server(db) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         fleet = bench_fleet(browser, server.url, args.runs)
         chart = bench_chart(browser, server.url, args.runs)
         browser.close()
