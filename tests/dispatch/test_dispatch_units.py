@@ -63,7 +63,8 @@ async def test_the_sqlite_outbox_survives_reopening(tmp_path: Path) -> None:
     assert [c.request_id for c in await again.pending("t", now=0)] == ["r1", "r2"]
     assert [c.request_id for c in await again.expire(now=10)] == ["r2"]
     assert (await again.pending("t", now=10))[0].payload == {"a": 1}
-    assert await again.remove("r1") and not await again.remove("r1")
+    assert not await again.remove("r1", twin="someone-else")  # not theirs to answer
+    assert await again.remove("r1", twin="t") and not await again.remove("r1")
     await again.close()
 
 

@@ -153,7 +153,7 @@ class Commands:
         self, twin: str, name: str, request_id: str, status: int, body: Any, message: Message
     ) -> None:
         try:
-            await self.outbox.remove(request_id)
+            await self.outbox.remove(request_id, twin)
             context = Context(actor=f"device:{twin}", cause=request_id)
             await self._journal_answer(twin, name, request_id, status, body, "answered", context)
         except NotFound:

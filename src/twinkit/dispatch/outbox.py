@@ -45,7 +45,7 @@ class Outbox(Protocol):
     async def close(self) -> None: ...
     async def add(self, command: QueuedCommand) -> None: ...
     async def pending(self, twin: str, now: float) -> list[QueuedCommand]: ...
-    async def remove(self, request_id: str) -> bool: ...
+    async def remove(self, request_id: str, twin: str | None = None) -> bool: ...
     async def expire(self, now: float) -> list[QueuedCommand]: ...
 
 
@@ -66,8 +66,12 @@ class MemoryOutbox:
         found = [c for c in self._items.values() if c.twin == twin and c.expires_at > now]
         return sorted(found, key=lambda c: c.queued_at)
 
-    async def remove(self, request_id: str) -> bool:
-        return self._items.pop(request_id, None) is not None
+    async def remove(self, request_id: str, twin: str | None = None) -> bool:
+        found = self._items.get(request_id)
+        if found is None or (twin is not None and found.twin != twin):
+            return False
+        del self._items[request_id]
+        return True
 
     async def expire(self, now: float) -> list[QueuedCommand]:
         gone = [c for c in self._items.values() if c.expires_at <= now]
@@ -127,9 +131,12 @@ class SQLiteOutbox:
         )
         return [_command(row) for row in rows]
 
-    async def remove(self, request_id: str) -> bool:
+    async def remove(self, request_id: str, twin: str | None = None) -> bool:
+        """Drop a command (answered); with ``twin``, only if it was for that twin."""
         rows = await self._run(
-            "DELETE FROM command_outbox WHERE request_id = ? RETURNING request_id", (request_id,)
+            "DELETE FROM command_outbox WHERE request_id = ? AND twin = coalesce(?, twin)"
+            " RETURNING request_id",
+            (request_id, twin),
         )
         return bool(rows)
 
