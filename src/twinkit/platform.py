@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twinkit.bus import Bus
-from twinkit.dtdl import ParsingError, parse
+from twinkit.dtdl import ExportError, ParsingError, parse, to_json
 from twinkit.history.journal import Journal
 from twinkit.history.timeseries import History
 from twinkit.model.errors import Conflict, NotFound, ValidationFailed
@@ -85,7 +85,7 @@ class Models:
                 path = f"/{index}/@id" if isinstance(document, list) else "/@id"
                 raise Conflict(f"model {interface.id} already exists", path)
         self._registry.add(interfaces)
-        await self._store.save_models([dict(i.source) for i in interfaces])
+        await self._store.save_models([_storable(i) for i in interfaces])
         return interfaces
 
     def _known_documents(self, dtmis: list[str]) -> list[Any]:
@@ -108,6 +108,15 @@ class Models:
     @property
     def registry(self) -> ModelRegistry:
         return self._registry
+
+
+def _storable(interface: Interface) -> dict[str, Any]:
+    """The DTDL document to persist: the exported interface (self-contained, with its
+    context), or what was submitted when it cannot be exported."""
+    try:
+        return to_json(interface)
+    except ExportError:
+        return dict(interface.source)
 
 
 class Platform:
@@ -144,7 +153,13 @@ class Platform:
     async def start(self) -> None:
         await self.store.open()
         documents = await self.store.load_models()
-        self.registry.add(i for d in documents for i in interfaces_from_json(d))
+        stored = parse(documents)
+        # Every stored model passed the validator when it was added; the lenient loader
+        # is only a fallback for documents an older version stored.
+        if stored.ok:
+            self.registry.add(stored.interfaces)
+        else:
+            self.registry.add(i for d in documents for i in interfaces_from_json(d))
         install_query_language(self.registry)
         await self.twins.start()
         await self.history.recover()
