@@ -191,8 +191,8 @@ async def put_twin(call: Call) -> Plan:
     new_model = body.get("model") if isinstance(body, dict) else None
     old = await call.guard.twin(call.principal, twin)
     call.guard.require(old.can_all(WRITE, "twin"), WRITE, "twin:/")
-    new = await call.guard.twin(call.principal, twin, model=new_model or "")
-    if isinstance(new_model, str):
+    if isinstance(new_model, str):  # replacing may change the model: both contexts must allow
+        new = await call.guard.twin(call.principal, twin, model=new_model)
         call.guard.require(new.can_all(WRITE, "twin"), WRITE, "twin:/")
     return Plan(write=True, resource="twin:/", twin=twin, filter=twin_doc_filter(old, call))
 
