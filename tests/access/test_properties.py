@@ -112,7 +112,26 @@ def check_document(doc: dict[str, Any], states: dict[str, Any], allowed: Any) ->
         assert allowed(twin, f"twin:/desired/{key}")
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def check_events(twin: str, events: list[dict[str, Any]], allowed: Any) -> None:
+    """Journal events carry only readable values (the same redaction feeds use)."""
+    for event in events:
+        data = event["data"]
+        for part in ("reported", "desired"):
+            for key in data.get(part) or {}:
+                assert allowed(twin, f"twin:/{part}/{key}"), (event["kind"], part, key)
+        section = {
+            "ReportedChanged": "reported",
+            "DesiredChanged": "desired",
+            "TelemetryReceived": "telemetry",
+        }.get(event["kind"])
+        if section is not None:
+            values = data.get("set") or data.get("values") or {}
+            assert values or data.get("removed")
+            for key in [*values, *data.get("removed", [])]:
+                assert allowed(twin, f"twin:/{section}/{key}"), (event["kind"], key)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     policies=st.lists(
         st.builds(lambda s, e: {**s, "entries": {"e": e}}, scope, entry), min_size=1, max_size=4
@@ -163,6 +182,9 @@ async def _exercise(
                 if response.status_code == 200:
                     check_document(response.json(), states, allowed)
                     seen.append(twin)
+                journal = await http.get(f"/api/v1/twins/{twin}/events", headers=u)
+                if journal.status_code == 200:
+                    check_events(twin, journal.json()["items"], allowed)
                 paths = await http.get(f"/api/v1/twins/{twin}/history", headers=u)
                 if paths.status_code == 200:
                     for path in paths.json()["paths"]:
