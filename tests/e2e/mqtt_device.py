@@ -95,7 +95,7 @@ class Device:
         self.client.loop_stop()
 
 
-async def eventually(check: Callable[[], Any], seconds: float = 10.0, what: str = "") -> Any:
+async def eventually(check: Callable[[], Any], seconds: float = 20.0, what: str = "") -> Any:
     """Poll ``check`` (sync or async) until it returns something truthy."""
     deadline = time.monotonic() + seconds
     while True:

@@ -24,7 +24,7 @@ def twinkit(*args: str, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def read_lines(process: subprocess.Popen[str], until: str, seconds: float = 20.0) -> list[str]:
+def read_lines(process: subprocess.Popen[str], until: str, seconds: float = 40.0) -> list[str]:
     """stdout lines up to and including the first one containing ``until``."""
     assert process.stdout is not None
     lines: list[str] = []

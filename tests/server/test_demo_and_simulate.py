@@ -39,7 +39,7 @@ def test_the_demo_streams_live_data_within_seconds(tmp_path: Path) -> None:
             now = httpx.get(f"{base}/twins/north-pump-1").json()
             return bool(now["telemetry"]) and now["revision"] > first["revision"]
 
-        wait_until(moved, 10)
+        wait_until(moved, 15)
         pump = httpx.get(f"{base}/twins/north-pump-1").json()
         assert set(pump["telemetry"]) == {"flow", "pressure", "vibration", "temperature"}
         assert pump["delta"] == {}  # the simulated device reported its desired state back

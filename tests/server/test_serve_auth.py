@@ -89,7 +89,7 @@ async def test_metrics_count_mqtt_rejections(tmp_path: Path) -> None:
                 text = (await client.get(f"http://127.0.0.1:{http}/metrics")).text
             return 'reason="unknown_twin",surface="mqtt"' in text
 
-        await eventually(counted, 10, "the MQTT rejection in /metrics")
+        await eventually(counted, 20, "the MQTT rejection in /metrics")
         await device.close()
     finally:
         stop.set()
