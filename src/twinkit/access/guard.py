@@ -8,9 +8,13 @@ query routes, so a subject with no grant gets 403 rather than an empty list).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import jwt
 
 from twinkit.access.audit import AuditEntry, AuditLog, now_iso
 from twinkit.access.config import AuthConfig
@@ -49,6 +53,7 @@ class Guard:
     evaluator: Evaluator = field(init=False)
     limiter: RateLimiter | None = field(init=False)
     _gates: dict[tuple[frozenset[str], int, str], bool] = field(init=False, default_factory=dict)
+    _jwts: dict[str, tuple[Principal, float]] = field(init=False, default_factory=dict)
     # for queries of restricted principals: current documents, and per principal the
     # redacted ones by (twin, revision) — see twinkit.access.query_filter
     snapshot: Snapshot = field(init=False, default_factory=Snapshot)
@@ -69,15 +74,33 @@ class Guard:
         self.config = config
         self.__post_init__()
         self._gates.clear()
+        self._jwts.clear()
         self.redacted.clear()
         self.graphs.clear()
 
     # -- who -------------------------------------------------------------------------------
 
-    def authenticate(self, credential: str | None) -> Principal:
+    async def authenticate(self, credential: str | None) -> Principal:
+        """The caller of a bearer credential, or 401.
+
+        API tokens are checked inline (a hash). JWTs are verified in a thread — a
+        JWKS URL may need fetching — and the result is kept until the token expires.
+        """
         if not credential:
             raise Unauthenticated("this endpoint needs a bearer token (Authorization header)")
-        principal = self.config.authenticate(credential)
+        principal: Principal | None
+        if self.config.oidc is not None and credential.count(".") == 2:
+            cached = self._jwts.get(credential)
+            if cached is not None and cached[1] > time.time():
+                return cached[0]
+            principal = await asyncio.to_thread(self.config.authenticate, credential)
+            if principal is not None:
+                if len(self._jwts) >= 10_000:
+                    self._jwts.clear()
+                expires = jwt.decode(credential, options={"verify_signature": False}).get("exp")
+                self._jwts[credential] = (principal, float(expires or 0))
+        else:
+            principal = self.config.authenticate(credential)
         if principal is None:
             raise Unauthenticated("the bearer token is not valid (unknown, expired or revoked)")
         return principal

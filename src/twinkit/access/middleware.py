@@ -52,7 +52,7 @@ class AccessMiddleware:
         principal: Principal | None = None
         wait = 0.0
         try:
-            principal = guard.authenticate(_credential(scope))
+            principal = await guard.authenticate(_credential(scope))
             wait = guard.spend(principal)
             if wait > 0:
                 raise TooManyRequests(f"rate limit of {principal.id} exceeded; retry later", "")
