@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import logging
@@ -30,7 +31,7 @@ from twinkit.dispatch.outbox import outbox_for
 from twinkit.dispatch.presence import Presence
 from twinkit.ingest.broker_url import BrokerAddress, parse_broker_url
 from twinkit.ingest.connector import MqttConnector
-from twinkit.ingest.embedded_broker import EmbeddedBroker, check_port_free
+from twinkit.ingest.embedded_broker import BrokerUnavailable, EmbeddedBroker, check_port_free
 from twinkit.model.errors import TwinkitError
 from twinkit.platform import Platform
 
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from twinkit.access import AuthConfig
 
 log = logging.getLogger(__name__)
+
+
+DEFAULT_BROKER_PORT = 1883
 
 
 class CannotStart(TwinkitError):
@@ -116,7 +120,7 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
     http_socket = _bind_http(options.host, options.port)
     try:
         if embedded:
-            check_port_free(options.host, options.broker_port, "the embedded MQTT broker")
+            options = _broker_port_for(options)
         async with contextlib.AsyncExitStack() as stack:
             platform = await stack.enter_async_context(Platform.open(options.db))
             extra_urls: list[str] = []
@@ -183,6 +187,22 @@ def session_id(db: str) -> str:
     messages while twinkit is down) and different for two servers on one broker."""
     digest = hashlib.sha256(str(Path(db).resolve()).encode()).hexdigest()[:12]
     return f"twinkit-{digest}"
+
+
+def _broker_port_for(options: ServeOptions) -> ServeOptions:
+    """Check the embedded broker's port. The demo, on the default port, moves aside when
+    that port is taken (often by a system Mosquitto) rather than refusing to start."""
+    try:
+        check_port_free(options.host, options.broker_port, "the embedded MQTT broker")
+    except BrokerUnavailable:
+        if not (options.demo and options.broker_port == DEFAULT_BROKER_PORT):
+            raise
+        with socket.socket() as probe:
+            probe.bind((options.host, 0))
+            port = probe.getsockname()[1]
+        say(f"port {DEFAULT_BROKER_PORT} is taken; the demo's MQTT broker uses {port}")
+        return dataclasses.replace(options, broker_port=port)
+    return options
 
 
 def _load_auth(options: ServeOptions) -> AuthConfig | None:

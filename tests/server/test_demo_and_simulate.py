@@ -97,3 +97,25 @@ def test_simulate_reports_a_missing_model_file_in_one_line(tmp_path: Path) -> No
     assert result.stderr.strip().splitlines() == [
         "twinkit: cannot read nope.json: No such file or directory (at /model)"
     ]
+
+
+def test_the_demo_moves_its_broker_aside_when_1883_is_taken(tmp_path: Path) -> None:
+    import contextlib
+    import socket
+
+    holder = socket.socket()
+    with contextlib.suppress(OSError):  # if someone else holds 1883, the case is the same
+        holder.bind(("127.0.0.1", 1883))
+        holder.listen()
+    http = free_port()
+    process = twinkit("demo", "--db", "d.db", "--port", str(http), cwd=tmp_path)
+    try:
+        lines = read_lines(process, "dashboard")
+        assert lines[0].startswith("twinkit: port 1883 is taken; the demo's MQTT broker uses ")
+        moved = lines[0].rsplit(" ", 1)[1]
+        assert f"twinkit: mqtt://127.0.0.1:{moved}" in lines
+    finally:
+        holder.close()
+        process.send_signal(signal.SIGTERM)
+        code, _, err = finish(process)
+    assert code == 0, err
