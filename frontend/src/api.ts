@@ -13,13 +13,37 @@ export class ApiError extends Error {
   }
 }
 
+// A server started with `--auth` wants a bearer token; the dashboard keeps the one the user
+// pasted in this browser's local storage and sends it with every request.
+const TOKEN_KEY = "twinkit.token";
+
+export function accessToken(): string | null {
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setAccessToken(token: string | null) {
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+/** Tell the app a request was refused for want of (valid) credentials. */
+export function signalUnauthorized() {
+  window.dispatchEvent(new Event("twinkit:unauthorized"));
+}
+
 export async function request<T = any>(
   method: string,
   url: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<T> {
-  const init: RequestInit = { method, headers: { Accept: "application/json", ...headers } };
+  const token = accessToken();
+  const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  const init: RequestInit = { method, headers: { Accept: "application/json", ...auth, ...headers } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
@@ -40,6 +64,7 @@ export async function request<T = any>(
       data = text;
     }
   }
+  if (response.status === 401) signalUnauthorized();
   if (!response.ok) {
     const error = data && typeof data === "object" ? data.error ?? data.detail : null;
     if (error && typeof error === "object" && !Array.isArray(error)) {

@@ -2,7 +2,7 @@
 // Read with fetch streaming rather than EventSource so named and unnamed events are both
 // seen, and resumed after a drop with Last-Event-ID (no gaps, no duplicates).
 
-import type { FeedEvent } from "./api";
+import { accessToken, signalUnauthorized, type FeedEvent } from "./api";
 
 type Listener = (event: FeedEvent) => void;
 type StatusListener = (status: FeedStatus) => void;
@@ -119,8 +119,11 @@ async function run() {
       const headers: Record<string, string> = { Accept: "text/event-stream" };
       if (lastId) headers["Last-Event-ID"] = lastId;
       abort = new AbortController();
-      const url = "/api/v1/events" + (filter ? "?" + filter : "");
+      const token = accessToken();
+      const params = [filter, token ? "access_token=" + encodeURIComponent(token) : ""].filter(Boolean);
+      const url = "/api/v1/events" + (params.length ? "?" + params.join("&") : "");
       const response = await fetch(url, { headers, cache: "no-store", signal: abort.signal });
+      if (response.status === 401) signalUnauthorized();
       if (!response.ok || !response.body) throw new Error(`feed: HTTP ${response.status}`);
       connectedFilter = filter;
       setStatus("live", true);

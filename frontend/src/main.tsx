@@ -12,6 +12,7 @@ import { ModelsPage } from "./pages/Models";
 import { AlertsPage } from "./pages/Alerts";
 import { EventsPage } from "./pages/Events";
 import { Empty, Spinner } from "./components/common";
+import { accessToken, setAccessToken } from "./api";
 
 // the graph page (dagre) loads on first use; the twin page is the one people land on from
 // links, so it ships in the main bundle (one round trip less before its charts)
@@ -67,6 +68,45 @@ function LiveIndicator() {
   );
 }
 
+function SignIn() {
+  const [open, setOpen] = useState(false);
+  const [token, setToken] = useState("");
+  useEffect(() => {
+    const show = () => setOpen(true);
+    window.addEventListener("twinkit:unauthorized", show);
+    return () => window.removeEventListener("twinkit:unauthorized", show);
+  }, []);
+  if (!open) return null;
+  const had = !!accessToken();
+  return (
+    <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="signin-title">
+      <form
+        class="card signin"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setAccessToken(token.trim() || null);
+          location.reload();
+        }}
+      >
+        <h2 id="signin-title">{had ? "Your access token was refused" : "This server asks who you are"}</h2>
+        <p class="muted small">
+          Paste an API token or a JWT. An administrator creates one with <code>twinkit auth token create user:NAME</code>. It is kept in this
+          browser only.
+        </p>
+        <input class="input" type="password" autocomplete="off" aria-label="Access token" value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} />
+        <div class="row gap">
+          <button class="btn primary" disabled={!token.trim()}>Sign in</button>
+          {had && (
+            <button type="button" class="btn" onClick={() => { setAccessToken(null); location.reload(); }}>
+              Forget the old token
+            </button>
+          )}
+        </div>
+      </form>
+    </div>
+  );
+}
+
 function section(path: string): string {
   if (path.startsWith("/twins/")) return "/";
   const top = "/" + (path.split("/")[1] ?? "");
@@ -115,11 +155,17 @@ function App() {
         <div class="sidebar-foot">
           <LiveIndicator />
           <a href="/openapi.json" class="muted small" target="_blank" rel="noreferrer">OpenAPI</a>
+          {accessToken() && (
+            <a href="/" class="muted small" onClick={(e) => { e.preventDefault(); setAccessToken(null); location.reload(); }}>
+              Sign out
+            </a>
+          )}
         </div>
       </aside>
       <main class="content">
         <Page />
       </main>
+      <SignIn />
     </div>
   );
 }

@@ -19,7 +19,11 @@ export function ErrorBox(props: { error: unknown; retry?: () => void }) {
   const message = e instanceof ApiError ? e.message : e instanceof Error ? e.message : String(e);
   const where = e instanceof ApiError && e.path ? ` (at ${e.path})` : "";
   const hint =
-    e instanceof ApiError && e.status === 404
+    e instanceof ApiError && e.status === 401
+      ? "Sign in with an access token."
+      : e instanceof ApiError && e.status === 403
+        ? "Your access does not cover this; ask an administrator for a wider policy."
+        : e instanceof ApiError && e.status === 404
       ? "Check the id, or go back to the fleet."
       : e instanceof ApiError && e.status === 0
         ? "Start the server with `twinkit serve`, then retry."
