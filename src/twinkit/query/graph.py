@@ -7,13 +7,18 @@ the same fold the engine uses, so the graph is exactly the past one.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
+from twinkit.model.events import Event
 from twinkit.storage.ports import Store
+from twinkit.storage.sqlite import SQLiteStore
 from twinkit.twins.state import TwinState, apply
 
 
@@ -53,13 +58,29 @@ def current_states(store: Store) -> Iterable[TwinState]:
     return list(states.values())
 
 
+async def _events_until(store: Store, moment: datetime, seq: int) -> list[Event]:
+    """The next journal events after ``seq``; on SQLite only those recorded by ``moment``."""
+    if isinstance(store, SQLiteStore):
+        stamp = moment.timestamp()
+
+        def read(conn: sqlite3.Connection) -> list[Event]:
+            rows = conn.execute(
+                "SELECT body FROM events WHERE seq > ? AND at <= ? ORDER BY seq LIMIT 10000",
+                (seq, stamp),
+            )
+            return [Event.from_json(orjson.loads(body)) for (body,) in rows]
+
+        return await store.read(read)
+    return await store.events_since(seq, limit=10_000)
+
+
 async def states_as_of(store: Store, moment: datetime) -> list[TwinState]:
     """Fold every journal event recorded at or before ``moment``, per twin."""
     states: dict[str, TwinState] = {}
     closed: set[str] = set()
     seq = 0
     while True:
-        events = await store.events_since(seq, limit=10_000)
+        events = await _events_until(store, moment, seq)
         if not events:
             break
         for event in events:
