@@ -177,6 +177,16 @@ def test_graph_around_a_site_is_clickable(demo_server: RunningServer, page: Any)
     expect(graph.locator('[data-node="south-pump-1"]')).to_have_count(0)
     expect(graph).to_contain_text("feeds")
     screenshot(page, "graph")
+    edges = graph.locator("g.edge")
+    before = edges.count()
+    wait_live(page, "RelationshipAdded")
+    with demo_server.api() as api:
+        added = api.put(
+            "/api/v1/twins/north-pump-1/relationships/feeds-extra",
+            json={"name": "feeds", "target": "north-tank-3"},
+        )
+        assert added.status_code in (200, 201), added.text
+    expect(edges).to_have_count(before + 1, timeout=3000)
     graph.locator('[data-node="north-pump-2"]').click()
     selection = page.get_by_test_id("graph-selection")
     expect(selection).to_contain_text("north-pump-2")

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import dagre from "@dagrejs/dagre";
 import { enc, get, request } from "../api";
-import { Empty, ErrorBox, Spinner, StatusDot, useLoad } from "../components/common";
+import { Empty, ErrorBox, Spinner, StatusDot, useFeed, useFeedScope, useLoad } from "../components/common";
 import { modelColor, modelName } from "../format";
 import { Link, navigate, setQuery, twinHref, useLocation } from "../router";
 
@@ -40,6 +40,15 @@ export function GraphPage() {
   const depth = Number(params.get("depth") ?? 2) || 2;
   const graph = useLoad<Graph>(() => loadGraph(twin, query, depth), [twin, query, depth]);
   const [typed, setTyped] = useState(twin);
+  // the graph redraws when relationships or twins come and go
+  const GRAPH_KINDS = ["RelationshipAdded", "RelationshipReplaced", "RelationshipRemoved", "TwinCreated", "TwinDeleted"];
+  useFeedScope({ kinds: GRAPH_KINDS }, "graph");
+  const redraw = useRef(0);
+  useFeed((e) => {
+    if (!GRAPH_KINDS.includes(e.kind)) return;
+    clearTimeout(redraw.current);
+    redraw.current = window.setTimeout(graph.reload, 300);
+  }, []);
   const [selected, setSelected] = useState<string | null>(twin || null);
 
   return (
