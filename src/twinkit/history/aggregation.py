@@ -17,7 +17,7 @@ AGGREGATES = ("mean", "min", "max", "first", "last", "count", "sum")
 
 
 def downsample(
-    times: Floats, values: list[Any], every: float, agg: str, origin: float
+    times: Floats, values: Any, every: float, agg: str, origin: float
 ) -> tuple[Floats, list[Any]]:
     """Bucket ``times`` (sorted) by ``every`` seconds from ``origin``; one value per bucket.
 
@@ -31,11 +31,15 @@ def downsample(
     buckets = np.floor((times - origin) / every).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
     labels: Floats = (origin + buckets[starts] * every).astype(np.float64)
+    if isinstance(values, np.ndarray):
+        values = (
+            values.tolist() if agg in ("first", "last") and len(starts) == len(times) else values
+        )
     if agg == "first":
-        return labels, [values[i] for i in starts]
+        return labels, _pick(values, starts)
     if agg == "last":
         ends = np.r_[starts[1:], len(times)] - 1
-        return labels, [values[i] for i in ends]
+        return labels, _pick(values, ends)
     if agg == "count":
         counts: list[Any] = np.diff(np.r_[starts, len(times)]).tolist()
         return labels, counts
@@ -60,7 +64,14 @@ def downsample(
     return labels, out
 
 
-def _numeric(values: list[Any]) -> Floats:
+def _pick(values: Any, indexes: Any) -> list[Any]:
+    if isinstance(values, np.ndarray):
+        picked: list[Any] = values[indexes].tolist()
+        return picked
+    return [values[i] for i in indexes]
+
+
+def _numeric(values: Any) -> Floats:
     try:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):

@@ -15,7 +15,7 @@ from twinkit.model.errors import NotFound, ValidationFailed
 from twinkit.model.events import Event
 from twinkit.model.time import Clock
 from twinkit.storage.group_commit import GroupCommitter
-from twinkit.storage.ports import Batch, Store
+from twinkit.storage.ports import Batch, Block, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,24 @@ class Retention:
 
 
 _SECTIONS = ("telemetry", "reported", "desired", "analytics")
+
+
+def _values(blocks: list[Block]) -> Any:
+    """All blocks' values: one float array when every value is a number (the common case,
+    kept in numpy end to end), else a list."""
+    arrays = []
+    for block in blocks:
+        if isinstance(block.values, np.ndarray):
+            arrays.append(block.values)
+        elif {type(v) for v in block.values} <= {float, int}:
+            arrays.append(np.asarray(block.values, dtype=np.float64))
+        else:
+            return [
+                v
+                for b in blocks
+                for v in (b.values.tolist() if isinstance(b.values, np.ndarray) else b.values)
+            ]
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.float64)
 
 
 class History:
@@ -113,19 +131,24 @@ class History:
                 break
         blocks.append(self.buffer.read(twin, path, lo, hi))
         times = np.concatenate([np.asarray(b.times, dtype=np.float64) for b in blocks])
-        values: list[Any] = [v for b in blocks for v in b.values]
-        order = np.argsort(times, kind="stable")
-        times = times[order]
-        values = [values[i] for i in order]
+        values: Any = _values(blocks)
+        if len(times) > 1 and bool(np.any(times[1:] < times[:-1])):
+            order = np.argsort(times, kind="stable")
+            times = times[order]
+            values = values[order] if isinstance(values, np.ndarray) else [values[i] for i in order]
         inside = np.flatnonzero((times >= lo) & (times <= hi))
         if len(inside) != len(times):
             times = times[inside]
-            values = [values[i] for i in inside]
+            values = (
+                values[inside] if isinstance(values, np.ndarray) else [values[i] for i in inside]
+            )
         if every is not None:
             origin = lo if np.isfinite(lo) else (float(times[0]) if len(times) else 0.0)
             times, values = downsample(times, values, every.total_seconds(), agg, origin)
-        points = list(zip(times.tolist(), values, strict=True))
-        return points[-limit:] if limit else points
+        if limit:
+            times, values = times[-limit:], values[-limit:]
+        plain = values.tolist() if isinstance(values, np.ndarray) else values
+        return list(zip(times.tolist(), plain, strict=True))
 
     async def paths(self, twin: str) -> list[str]:
         return sorted(set(await self._store.series_paths(twin)) | self.buffer.paths(twin))

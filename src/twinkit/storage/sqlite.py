@@ -406,15 +406,17 @@ class SQLiteStore:
                 dropped = 0
                 for bid, numeric, times, vals in rows:
                     block = _block(twin, path, numeric, times, vals)
-                    keep = [i for i, t in enumerate(block.times) if t >= before]
+                    keep = [
+                        i for i, t in enumerate(np.asarray(block.times).tolist()) if t >= before
+                    ]
                     dropped += len(block.times) - len(keep)
                     conn.execute("DELETE FROM blocks WHERE id=?", (bid,))
                     if keep:
                         kept = Block(
                             twin,
                             path,
-                            [block.times[i] for i in keep],
-                            [block.values[i] for i in keep],
+                            [float(block.times[i]) for i in keep],
+                            [_plain(block.values[i]) for i in keep],
                         )
                         self._write_blocks(conn, [kept])
                 conn.execute("COMMIT")
@@ -455,6 +457,10 @@ class SQLiteStore:
             return None if row is None else bytes(row[0])
 
         return await self._read(load)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _rel(source: str, rid: str, name: str, target: str, props: str) -> dict[str, Any]:
@@ -498,6 +504,7 @@ def _snapshot_state(body: bytes) -> TwinState:
 
 
 def _block(twin: str, path: str, numeric: int, times: bytes, vals: bytes) -> Block:
-    t = np.frombuffer(times, dtype=np.float64).tolist()
-    v = np.frombuffer(vals, dtype=np.float64).tolist() if numeric else orjson.loads(vals)
+    # numeric blocks stay numpy arrays: history reads and downsampling run in numpy
+    t: Any = np.frombuffer(times, dtype=np.float64)
+    v: Any = np.frombuffer(vals, dtype=np.float64) if numeric else orjson.loads(vals)
     return Block(twin, path, t, v)
