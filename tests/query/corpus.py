@@ -847,3 +847,12 @@ CORPUS += [
         Error("name the twin"),
     ),
 ]
+
+CORPUS += [
+    # nothing changed after this moment: SQLite answers from the live tables
+    ("SELECT COUNT() FROM DIGITALTWINS AS OF '2030-01-01T00:00:00Z'", [{"COUNT": 25}]),
+    (
+        "SELECT T.$dtId FROM DIGITALTWINS T WHERE T.vibration > 8 AS OF '2030-01-01T00:00:00Z'",
+        col("$dtId", "pump-2"),
+    ),
+]

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from twinkit.history.journal import Journal
+from twinkit.model.errors import NotFound
 from twinkit.model.events import Event
 from twinkit.storage.ports import Store
 from twinkit.storage.sqlite import SQLiteStore
@@ -38,6 +40,11 @@ class Graph:
                 continue
             twins[state.id] = state.document()
             rels.extend(state.relationships.values())
+        return cls.from_parts(twins, rels)
+
+    @classmethod
+    def from_parts(cls, twins: dict[str, dict[str, Any]], rels: list[dict[str, Any]]) -> Graph:
+        """Twin documents by id and relationships (those to a missing twin are dropped)."""
         rels = [r for r in rels if r["target"] in twins]
         rels.sort(key=lambda r: (r["source"], r["id"]))
         outgoing: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -96,3 +103,46 @@ async def states_as_of(store: Store, moment: datetime) -> list[TwinState]:
                 continue
             states[event.twin] = apply(state, event)
     return [s for s in states.values() if s.exists]
+
+
+async def sqlite_graph_as_of(store: SQLiteStore, journal: Journal, moment: datetime) -> Graph:
+    """The graph at ``moment`` on SQLite: twins untouched since then are read as they are
+    now; only the twins with a later event are rebuilt from their journal (with snapshots).
+    """
+    stamp = moment.timestamp()
+
+    def read(conn: sqlite3.Connection) -> tuple[set[str], list[str], list[tuple[Any, ...]]]:
+        later = conn.execute("SELECT DISTINCT twin FROM events WHERE at > ?", (stamp,))
+        changed = {t for (t,) in later}
+        docs = [d for (d,) in conn.execute("SELECT doc FROM twins")]
+        rels = conn.execute("SELECT source, id, name, target, properties FROM relationships")
+        return changed, docs, rels.fetchall()
+
+    changed, docs, rel_rows = await store.read(read)
+    twins: dict[str, dict[str, Any]] = {}
+    for text in docs:
+        doc = orjson.loads(text)
+        if doc["id"] not in changed:
+            twins[doc["id"]] = doc
+    rels = [
+        {"id": rid, "source": src, "name": name, "target": dst, "properties": orjson.loads(props)}
+        for src, rid, name, dst, props in rel_rows
+        if src not in changed
+    ]
+    for twin in sorted(changed):
+        try:
+            state = await journal.as_of(twin, at=moment)
+        except NotFound:
+            continue  # created later, or deleted by then
+        twins[twin] = state.document()
+        rels.extend(state.relationships.values())
+    return Graph.from_parts(twins, rels)
+
+
+async def changed_since(store: SQLiteStore, moment: datetime) -> bool:
+    """Whether any event was recorded after ``moment`` (if not, the graph is as it is now)."""
+    stamp = moment.timestamp()
+    row = await store.read(
+        lambda c: c.execute("SELECT 1 FROM events WHERE at > ? LIMIT 1", (stamp,)).fetchone()
+    )
+    return row is not None

@@ -19,7 +19,13 @@ import orjson
 from twinkit.model.errors import ValidationFailed
 from twinkit.model.time import parse_time
 from twinkit.query.evaluate import evaluate
-from twinkit.query.graph import Graph, current_states, states_as_of
+from twinkit.query.graph import (
+    Graph,
+    changed_since,
+    current_states,
+    sqlite_graph_as_of,
+    states_as_of,
+)
 from twinkit.query.indexes import ensure_path_indexes
 from twinkit.query.parser import parse_exactly, parse_query
 from twinkit.query.plan import plan_query
@@ -108,7 +114,10 @@ async def run_query(
         raise
     offset = decode_continuation(text, continuation)
     store = platform.store
-    if plan.as_of is None and isinstance(store, SQLiteStore):
+    moment = parse_time(plan.as_of, "/query") if plan.as_of is not None else None
+    if isinstance(store, SQLiteStore) and (
+        moment is None or not await changed_since(store, moment)
+    ):
         statement = compile_plan(plan, max_items + 1, offset)
         if statement.indexed_paths:
             await ensure_path_indexes(store, statement.indexed_paths)
@@ -117,11 +126,12 @@ async def run_query(
         )
         rows = [statement.decode(r) for r in raw]
     else:
-        if plan.as_of is not None:
-            moment = parse_time(plan.as_of, "/query")
-            graph = Graph.from_states(await states_as_of(store, moment))
-        else:
+        if moment is None:
             graph = Graph.from_states(current_states(store))
+        elif isinstance(store, SQLiteStore):
+            graph = await sqlite_graph_as_of(store, platform.journal, moment)
+        else:
+            graph = Graph.from_states(await states_as_of(store, moment))
         rows = evaluate(plan, graph)[offset : offset + max_items + 1]
     more = len(rows) > max_items
     items = rows[:max_items]
