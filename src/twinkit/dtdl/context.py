@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from twinkit.dtdl.metamodel_tables import LANGUAGES
+from twinkit.dtdl.languages import LANGUAGES, apply_limits
 
 DTDL_CONTEXT = re.compile(r"^dtmi:dtdl:context;(\d+)(?:\.(\d+))?$")
 _CONTEXT_SPECIFIER = re.compile(
@@ -20,10 +20,15 @@ _CONTEXT_SPECIFIER = re.compile(
     r"(;[1-9][0-9]{0,8}(?:\.[1-9][0-9]{0,5})?)?$"
 )
 SUPPORTED_VERSIONS = (2, 3, 4)
+DTDL_CONTEXT_FRAGMENT = re.compile(r"^dtmi:dtdl:context;(\d+)#(.*)$")
+"""A DTDL context with a fragment; v4 knows ``#limits`` and ``#limitless``."""
+LIMITLESS = "#limitless"
+LIMIT_CONTEXT = re.compile(r"^dtmi:dtdl:limits:([A-Za-z][A-Za-z0-9_]*);[1-9][0-9]*$")
+"""A limit extension (``dtmi:dtdl:limits:onvif;1``): raises some of the core limits."""
 _EXTENSIONS: dict[str, str] = {
     str(lang["context"]): name
     for name, lang in LANGUAGES.items()
-    if lang["context"] is not None and name not in ("v2", "v3")
+    if lang["context"] is not None and name not in ("v2", "v3", "v4")
 }
 
 
@@ -39,6 +44,8 @@ class Language:
     glob: dict[str, Any]
     later: frozenset[str] = frozenset()
     """Extensions named at a later version than the metamodel these rules come from."""
+    limits: str | None = None
+    """The limit extension in force (``onvif``), if a ``#limitless`` context chose one."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +60,15 @@ class Context:
 
 
 def base_language(version: int) -> str:
-    return "v2" if version == 2 else "v3"
+    return {2: "v2", 3: "v3"}.get(version, "v4")
 
 
 @cache
 def language(
-    version: int, extensions: tuple[str, ...], later: frozenset[str] = frozenset()
+    version: int,
+    extensions: tuple[str, ...],
+    later: frozenset[str] = frozenset(),
+    limits: str | None = None,
 ) -> Language:
     names = (base_language(version), *extensions)
     terms: dict[str, str] = {}
@@ -73,7 +83,9 @@ def language(
     for term, iri in terms.items():
         iris[iri] = (_kind_of(iri, classes), term)
     glob = dict(LANGUAGES[names[0]]["global"])
-    return Language(version, names, terms, iris, classes, glob, later)
+    if limits:
+        classes = apply_limits(classes, limits)
+    return Language(version, names, terms, iris, classes, glob, later, limits)
 
 
 def _kind_of(iri: str, classes: dict[str, Any]) -> str:

@@ -7,15 +7,27 @@ from typing import Any
 
 from twinkit.dtdl.context import (
     DTDL_CONTEXT,
+    DTDL_CONTEXT_FRAGMENT,
+    LIMIT_CONTEXT,
+    LIMITLESS,
     SUPPORTED_VERSIONS,
     Context,
     extension_name,
     is_context_specifier,
     language,
 )
+from twinkit.dtdl.languages import KNOWN_LIMITS
 from twinkit.dtdl.walker_state import WalkerState, pointer_join
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$")
+
+
+def _is_limit(item: str) -> bool:
+    """Whether a context can supply the limits a ``#limitless`` context leaves open."""
+    fragment = DTDL_CONTEXT_FRAGMENT.match(item)
+    if fragment:
+        return fragment.group(2) == "limits"
+    return bool(DTDL_CONTEXT.match(item)) or item.startswith("dtmi:dtdl:limits:")
 
 
 class ContextReader(WalkerState):
@@ -30,6 +42,7 @@ class ContextReader(WalkerState):
         extensions: list[str] = list(outer.language.names[1:]) if outer else []
         undefined = outer.undefined_extension if outer else False
         later: set[str] = set(outer.language.later) if outer else set()
+        limits = outer.language.limits if outer else None
         for index, item in enumerate(items):
             where = pointer_join(path, index) if isinstance(raw, list) else path
             if isinstance(item, dict):
@@ -41,6 +54,15 @@ class ContextReader(WalkerState):
             if not isinstance(item, str):
                 self._error("invalidContext", "a context specifier must be a string", where)
                 return None
+            limit = self._limit_context(items, index, where)
+            if limit is False:
+                return None
+            if isinstance(limit, str):
+                if limit.startswith("#"):
+                    version = int(limit[1:])
+                else:
+                    limits = limit or limits
+                continue
             match = DTDL_CONTEXT.match(item)
             if match:
                 found = int(match.group(1))
@@ -158,7 +180,69 @@ class ContextReader(WalkerState):
             self._error("missingDtdlContext", "the DTDL context is missing", path)
             return None
         allowed = tuple(e for e in extensions if e != "iotcentral" or version == 2)
-        return Context(language(version, allowed, frozenset(later) & set(allowed)), undefined)
+        return Context(
+            language(version, allowed, frozenset(later) & set(allowed), limits), undefined
+        )
+
+    def _limit_context(self, items: list[Any], index: int, where: str) -> str | bool | None:
+        """DTDL v4 limit contexts: ``dtmi:dtdl:context;4#limitless`` must be followed at once
+        by the limits to use instead (``dtmi:dtdl:limits:onvif;1``, or the core limits
+        ``dtmi:dtdl:context;4`` / ``#limits``).
+
+        ``None``: not a limit context; ``False``: an error was reported; ``"#..."``: the
+        DTDL context itself with a limit fragment; another string: the limits it selects
+        (``""`` for the core limits)."""
+        item = items[index]
+        if not isinstance(item, str):
+            return None
+        previous = items[index - 1] if index > 0 else None
+        after_limitless = isinstance(previous, str) and previous.endswith(LIMITLESS)
+        fragment = DTDL_CONTEXT_FRAGMENT.match(item)
+        if fragment and int(fragment.group(1)) < 4:
+            return None  # limit contexts came with DTDL v4; earlier versions have no fragments
+        if fragment:
+            if fragment.group(2) not in ("limits", "limitless"):
+                self._error(
+                    "invalidContextFragment",
+                    f"{item!r} has an unknown fragment",
+                    where,
+                    value=item,
+                )
+                return False
+            if fragment.group(2) == "limitless":
+                following = items[index + 1] if index + 1 < len(items) else None
+                if not (isinstance(following, str) and _is_limit(following)):
+                    self._error(
+                        "missingLimitContext",
+                        f"{item!r} must be followed by a limit context",
+                        where,
+                        value=item,
+                    )
+                    return False
+                return f"#{fragment.group(1)}"
+            if not after_limitless:
+                self._error(
+                    "misplacedLimitContext",
+                    f"{item!r} must directly follow a #limitless context",
+                    where,
+                    value=item,
+                )
+                return False
+            return ""
+        if after_limitless and DTDL_CONTEXT.match(item):
+            return ""
+        name = LIMIT_CONTEXT.match(item)
+        if name and name.group(1) in KNOWN_LIMITS:
+            if not after_limitless:
+                self._error(
+                    "misplacedLimitContext",
+                    f"{item!r} must directly follow a #limitless context",
+                    where,
+                    value=item,
+                )
+                return False
+            return str(name.group(1))
+        return None
 
     def _local_terms(self, definitions: dict[str, Any], where: str) -> None:
         """Say what is wrong with each local term definition, as the reference parser does."""

@@ -32,6 +32,16 @@ PRIMITIVE_CLASSES: dict[str, str] = {
     "long": "Long",
     "string": "String",
     "time": "Time",
+    # DTDL v4 primitives
+    "byte": "Byte",
+    "bytes": "Bytes",
+    "decimal": "Decimal",
+    "short": "Short",
+    "unsignedByte": "UnsignedByte",
+    "unsignedInteger": "UnsignedInteger",
+    "unsignedLong": "UnsignedLong",
+    "unsignedShort": "UnsignedShort",
+    "uuid": "Uuid",
     "asynchronous": "CommandType",
     "synchronous": "CommandType",
 }

@@ -191,6 +191,8 @@ class Semantics:
                         )
                         return
                     if child.id in trail:
+                        if limit.get("allowSelf"):
+                            continue  # DTDL v4 schemas may refer to themselves
                         if not reported:
                             name = (
                                 "recursiveStructureNarrow" if narrow else "recursiveStructureWide"

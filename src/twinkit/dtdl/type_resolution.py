@@ -6,7 +6,7 @@ from typing import Any
 
 from twinkit.dtdl.context import Context, Language
 from twinkit.dtdl.elements import DTMI, is_subclass
-from twinkit.dtdl.metamodel_tables import LANGUAGES
+from twinkit.dtdl.languages import LANGUAGES
 from twinkit.dtdl.walker_state import WalkerState, pointer_join
 
 _CONSTRAINTS: dict[tuple[int, str, tuple[str, ...]], dict[str, dict[str, Any]]] = {}

@@ -375,7 +375,22 @@ class Walker(ContextReader, TypeResolver):
                     child is not None
                     and versions
                     and child.language.version not in versions
-                    and (child.language.version < 4 and max(versions) < 4)
+                    and element.language.version >= 4
+                ):
+                    self._error(
+                        "disallowedVersionDefinition",
+                        f"a DTDL v{child.language.version} element cannot appear in {term!r}",
+                        at,
+                        element.id,
+                        prop=term,
+                        value=child.language.version,
+                    )
+                    continue
+                if (
+                    child is not None
+                    and versions
+                    and child.language.version not in versions
+                    and child.language.version < 4
                 ):
                     self._error(
                         "inconsistentContext",
