@@ -11,8 +11,8 @@ QT = "dtmi:dtdl:extension:quantitativeTypes;1"
 
 
 def interface(
-    dtmi: str = "dtmi:test:Pump;1",
-    contents: list[dict[str, Any]] | None = None,
+    dtmi: Any = "dtmi:test:Pump;1",
+    contents: Any = None,
     *,
     context: Any = V3,
     **extra: Any,
@@ -24,7 +24,7 @@ def interface(
     return doc
 
 
-def prop(name: str = "speed", schema: Any = "double", **extra: Any) -> dict[str, Any]:
+def prop(name: Any = "speed", schema: Any = "double", **extra: Any) -> dict[str, Any]:
     return {"@type": "Property", "name": name, "schema": copy.deepcopy(schema), **extra}
 
 
