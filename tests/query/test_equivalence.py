@@ -114,7 +114,7 @@ directions = st.sampled_from([("-", "->"), ("<-", "-"), ("-", "-")])
 @st.composite
 def queries(draw: st.DrawFn) -> str:
     where = draw(predicates)
-    shape = draw(st.integers(0, 6))
+    shape = draw(st.integers(0, 7))
     order = draw(st.sampled_from(["", " ORDER BY T.a", " ORDER BY T.b DESC, T.a"]))
     if shape == 0:
         return f"SELECT T.$dtId, T.a, T.b FROM DIGITALTWINS T WHERE {where}{order}"
@@ -143,6 +143,16 @@ def queries(draw: st.DrawFn) -> str:
         return (
             "SELECT R.$sourceId AS src, R.$targetId AS dst, R.w AS w FROM RELATIONSHIPS R"
             f" WHERE {where.replace('T.', 'R.').replace('R.$dtId', 'R.$sourceId')}"
+        )
+    if shape == 7:  # only ids are read: SQL starts at the relationship table, joins no twin
+        (l1, r1), (l2, r2) = draw(directions), draw(directions)
+        hop = draw(st.sampled_from(["", "*1..2"]))
+        test = draw(
+            st.sampled_from(["", " WHERE STARTSWITH(U.$dtId, 't1')", " WHERE V.$dtId > 't2'"])
+        )
+        return (
+            "SELECT T.$dtId AS t, V.$dtId AS v, COUNT() AS n FROM DIGITALTWINS"
+            f" MATCH (T){l1}[:r]{r1}(U){l2}[:s{hop}]{r2}(V){test} GROUP BY T.$dtId, V.$dtId"
         )
     left, right = draw(directions)
     return (
