@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 from fastapi import FastAPI
 
+from twinkit.api import ApiMetrics, create_app
+from twinkit.dashboard import mount
 from twinkit.dispatch.commands import Commands
 from twinkit.dispatch.outbox import outbox_for
 from twinkit.dispatch.presence import Presence
@@ -34,6 +36,8 @@ from twinkit.ingest.connector import MqttConnector
 from twinkit.ingest.embedded_broker import BrokerUnavailable, EmbeddedBroker, check_port_free
 from twinkit.model.errors import TwinkitError
 from twinkit.platform import Platform
+from twinkit.rules import rules_router
+from twinkit.rules.automation import DEMO_CONFIG, Automation, start_automation
 
 if TYPE_CHECKING:
     from twinkit.access import AuthConfig
@@ -58,6 +62,7 @@ class ServeOptions:
     broker_port: int = 1883
     no_mqtt: bool = False
     auth: str | None = None
+    rules: str | None = None
     demo: bool = False
     tune_gc: bool = False  # the CLI tunes the process's collector; embedders decide themselves
 
@@ -71,6 +76,7 @@ class ServeOptions:
             broker_port=args.broker_port,
             no_mqtt=args.no_mqtt,
             auth=getattr(args, "auth", None),
+            rules=getattr(args, "rules", None),
             demo=demo,
             tune_gc=True,
         )
@@ -146,7 +152,10 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
                 await outbox.open()
                 stack.push_async_callback(outbox.close)
                 commands = Commands(platform, None, Presence(), outbox)
-            app = build_app(platform, commands, connector)
+            config = options.rules or (DEMO_CONFIG if options.demo else None)
+            automation = await start_automation(platform, commands=commands, config=config)
+            stack.push_async_callback(automation.close)
+            app = build_app(platform, commands, connector, automation)
             tls: dict[str, Any] = {}
             if auth is not None:
                 from twinkit.access import install_access
@@ -236,27 +245,19 @@ def _embedded_broker(
 
 
 def build_app(
-    platform: Platform, commands: Commands, connector: MqttConnector | None = None
+    platform: Platform,
+    commands: Commands,
+    connector: MqttConnector | None = None,
+    automation: Automation | None = None,
 ) -> FastAPI:
-    """The API app (and the dashboard when it is installed)."""
-    try:
-        from twinkit.api import ApiMetrics, create_app
-    except ImportError:  # the API package is optional while it is being built
-        app = FastAPI(title="twinkit")
-
-        @app.get("/healthz")
-        async def healthz() -> dict[str, Any]:
-            return {"status": "ok"}
-
-        return app
+    """The API app, the rules and alerts routes, and the dashboard at ``/``."""
     metrics = ApiMetrics()
     if connector is not None:
         connector.report_to(metrics)
     app = create_app(platform, commands=commands, metrics=metrics)
-    try:
-        from twinkit.dashboard import mount
-    except ImportError:
-        return app
+    if automation is not None:
+        # before the dashboard: its catch-all route would otherwise shadow /api/v1/rules
+        app.include_router(rules_router(automation.rules))
     mount(app, platform)
     return app
 
