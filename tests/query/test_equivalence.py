@@ -208,7 +208,7 @@ async def _compare(graph: dict[str, Any], texts: list[str]) -> None:
 
 
 @settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
