@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 from twinkit.dtdl.metamodel_tables import LANGUAGES as _GENERATED
+from twinkit.dtdl.mqtt_extension import mqtt_language
 
 V4_PRIMITIVES: dict[str, tuple[str, str]] = {
     # instance term: (class, superclass)
@@ -99,7 +100,12 @@ def derive_v4(v3: dict[str, Any]) -> dict[str, Any]:
     return table
 
 
-LANGUAGES: dict[str, Any] = {**_GENERATED, "v4": derive_v4(_GENERATED["v3"])}
+LANGUAGES: dict[str, Any] = {
+    **_GENERATED,
+    "v4": derive_v4(_GENERATED["v3"]),
+    "mqtt3": mqtt_language(3),
+    "mqtt4": mqtt_language(4),
+}
 """Language tables by name: ``v2``, ``v3``, ``v4`` and the extensions."""
 
 

@@ -129,6 +129,8 @@ class Semantics:
             if element.cls == "Enum":
                 self._enum(element)
             self._semantic_types(element)
+            if element.language.version >= 3:
+                self._field_roles(element)
             self.siblings.check(element)
 
     # -- helpers --------------------------------------------------------------------------
@@ -420,6 +422,8 @@ class Semantics:
                         ok = any(is_subclass(lang, cls, c) for c in classes)
             else:
                 ok = any(schema.is_a(c) for c in classes) if classes else True
+            if ok and rule.get("schemaCotypes"):
+                ok = self._schema_has_cotype(schema, rule["schemaCotypes"])
             if not ok:
                 self.error(
                     element,
@@ -427,6 +431,57 @@ class Semantics:
                     f"{cotype} does not allow this schema",
                     prop="schema",
                     secondary=str(schema),
+                )
+
+    def _schema_has_cotype(self, schema: Element | str, cotypes: list[str]) -> bool:
+        """Whether a schema (inline or by DTMI) carries one of ``cotypes`` (an Error Object)."""
+        target = self.by_id.get(schema) if isinstance(schema, str) else schema
+        if target is None:
+            return isinstance(schema, str) and schema not in self.by_id and ":" in schema
+        return any(c in target.cotypes for c in cotypes)
+
+    def _field_roles(self, element: Element) -> None:
+        """Field roles (MQTT ``ErrorMessage``, ``ReadError``...): the enclosing Object must
+        carry a matching cotype, and each role appears at most once among its fields."""
+        lang = element.language
+        for cotype in element.cotypes:
+            parents = lang.classes.get(cotype, {}).get("parentCotypes")
+            if not parents:
+                continue
+            parent = element.parent
+            if parent is None or not any(c in parent.cotypes for c in parents):
+                self.error(
+                    parent or element,
+                    "parentMissingCotype",
+                    f"{cotype} needs an enclosing Object typed {' or '.join(parents)}",
+                    prop="fields",
+                    secondary=element.id,
+                )
+        seen: dict[str, int] = {}
+        roles = [
+            role
+            for cotype in element.cotypes
+            for role in lang.classes.get(cotype, {}).get("fieldCotypes", [])
+        ]
+        for field_element in self.targets(element, "fields"):
+            if roles and not any(c in field_element.cotypes for c in roles):
+                self.error(
+                    element,
+                    "notRequiredType",
+                    f"each field must be typed {' or '.join(roles)}",
+                    prop="fields",
+                    secondary=field_element.id,
+                )
+            for cotype in field_element.cotypes:
+                if field_element.language.classes.get(cotype, {}).get("onlyOne"):
+                    seen[cotype] = seen.get(cotype, 0) + 1
+        for cotype, count in sorted(seen.items()):
+            if count > 1:
+                self.error(
+                    element,
+                    "siblingDuplicatesCotype",
+                    f"more than one field is typed {cotype}",
+                    prop="fields",
                 )
 
 
