@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from twinkit.dtdl.iotoperations_extension import iotoperations_language
 from twinkit.dtdl.metamodel_tables import LANGUAGES as _GENERATED
 from twinkit.dtdl.mqtt_extension import mqtt_language
 
@@ -105,6 +106,7 @@ LANGUAGES: dict[str, Any] = {
     "v4": derive_v4(_GENERATED["v3"]),
     "mqtt3": mqtt_language(3),
     "mqtt4": mqtt_language(4),
+    "iotoperations": iotoperations_language(),
 }
 """Language tables by name: ``v2``, ``v3``, ``v4`` and the extensions."""
 

@@ -60,9 +60,12 @@ class LiteralChecker:
             self._error(
                 "propertyValueNull", f"{term!r} must not be null", where, element.id, prop=term
             )
-            kind = {"string": "string", "integer": "integer", "boolean": "boolean"}.get(
-                datatype or "", "string" if datatype in ("duration", "langString") else ""
-            )
+            kind = {
+                "string": "string",
+                "integer": "integer",
+                "boolean": "boolean",
+                "double": "numeric",
+            }.get(datatype or "", "string" if datatype in ("duration", "langString") else "")
             if kind:
                 self._error(
                     f"{kind}Not{kind.capitalize()}",
@@ -74,9 +77,12 @@ class LiteralChecker:
             return None
         if datatype == "langString":
             return self._lang_string(element, term, rule, value, where)
-        kind = {"string": "string", "integer": "integer", "boolean": "boolean"}.get(
-            datatype or "", "string" if datatype == "duration" else "literal"
-        )
+        kind = {
+            "string": "string",
+            "integer": "integer",
+            "boolean": "boolean",
+            "double": "numeric",
+        }.get(datatype or "", "string" if datatype == "duration" else "literal")
         items = value if isinstance(value, list) else [value]
         if len(items) > int(rule.get("max", 1 << 30)):
             self._error(
@@ -339,6 +345,18 @@ class LiteralChecker:
                 self._error(
                     "valueAboveRange" if bounded else "valueAboveMax",
                     f"{term!r} must be <= {high}",
+                    where,
+                    element.id,
+                    prop=term,
+                    value=value,
+                )
+                return False
+            return True
+        if kind == "numeric":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                self._error(
+                    "numericNotNumeric",
+                    f"{term!r} must be a number",
                     where,
                     element.id,
                     prop=term,

@@ -377,6 +377,7 @@ class Semantics:
             return
         for cotype in element.cotypes:
             self._cotype_schema(element, cotype)
+            self._conformant_values(element, cotype)
             entry = lang.classes.get(cotype) or (
                 _QT_CLASSES.get(cotype) if lang.version == 2 else None
             )
@@ -433,6 +434,32 @@ class Semantics:
                     secondary=str(schema),
                 )
 
+    def _conformant_values(self, element: Element, cotype: str) -> None:
+        """Literals that are values of the element's own schema (IoT Operations ``minimum``,
+        ``scaleFactor``) must fit it: no fraction for an integer schema, and so on."""
+        rules = element.language.classes.get(cotype, {}).get("props", {})
+        schemas = element.children.get("schema", [])
+        schema = schemas[0] if schemas else None
+        cls = instance_class(schema) if isinstance(schema, str) else None
+        if cls is None:
+            return
+        for term, rule in rules.items():
+            if not rule.get("conformsToSchema") or term not in element.raw:
+                continue
+            value = element.raw[term]
+            if isinstance(value, dict):
+                value = value.get("@value")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue  # not a number at all: reported as such by the literal rules
+            if not _conforms(value, cls):
+                self.error(
+                    element,
+                    "nonConformantPropertyValue",
+                    f"{value!r} is not a {cls} value",
+                    prop=term,
+                    value=value,
+                )
+
     def _schema_has_cotype(self, schema: Element | str, cotypes: list[str]) -> bool:
         """Whether a schema (inline or by DTMI) carries one of ``cotypes`` (an Error Object)."""
         target = self.by_id.get(schema) if isinstance(schema, str) else schema
@@ -483,6 +510,33 @@ class Semantics:
                     f"more than one field is typed {cotype}",
                     prop="fields",
                 )
+
+
+_INTEGER_SCHEMAS = frozenset(
+    {
+        "Byte",
+        "Short",
+        "Integer",
+        "Long",
+        "UnsignedByte",
+        "UnsignedShort",
+        "UnsignedInteger",
+        "UnsignedLong",
+    }
+)
+
+
+def _conforms(value: Any, cls: str) -> bool:
+    """Whether a JSON literal is a value of a primitive schema class."""
+    if cls == "Boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if cls in _INTEGER_SCHEMAS:
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if cls in ("Double", "Float", "Decimal"):
+        return isinstance(value, int | float)
+    return isinstance(value, str)
 
 
 def _partition(element: Element | None) -> Element | None:
