@@ -13,7 +13,7 @@ from .cases import interface, telemetry
 CONTEXT = ["dtmi:dtdl:context;4", "dtmi:iotoperations:context;4"]
 
 
-def model(contents: list[Any] | None = None, **extra: Any) -> Any:
+def model(contents: Any = None, **extra: Any) -> Any:
     return interface(context=CONTEXT, contents=contents or [], **extra)
 
 
