@@ -136,10 +136,6 @@ INVALID: dict[str, tuple[list[Any], str]] = {
         [model([obj("dtmi:test:R;1", ["Result"], field("x", "double"))])],
         "notRequiredType",
     ),
-    "required and indirect": (
-        [model([obj("dtmi:test:O;1", [], field("x", "double", "Indirect", "Required"))])],
-        "disallowedCocotype",
-    ),
 }
 
 
@@ -160,3 +156,31 @@ def test_mqtt_v3_knows_results_but_not_property_topics() -> None:
     doc["@context"] = ["dtmi:dtdl:context;4", "dtmi:dtdl:extension:mqtt;3"]
     ids = {e.short_name() for e in parse([doc]).errors}
     assert "propertyUndefinedTerm" in ids
+
+
+def _required_field(context: list[str], base: str, *cotypes: str) -> Any:
+    member = {"@type": [base, *cotypes], "name": "x", "schema": "double"}
+    if base == "Field":
+        return interface(
+            context=context,
+            schemas=[{"@id": "dtmi:test:O;1", "@type": "Object", "fields": [member]}],
+        )
+    return interface(context=context, contents=[member])
+
+
+def test_requirement_marks_fields_and_in_v2_properties() -> None:
+    v1 = ["dtmi:dtdl:context;4", "dtmi:dtdl:extension:requirement;1"]
+    v2 = ["dtmi:dtdl:context;4", "dtmi:dtdl:extension:requirement;2"]
+    assert parse([_required_field(v1, "Field", "Required")]).errors == []
+    assert parse([_required_field(v2, "Property", "Required")]).errors == []
+    ids = {e.short_name() for e in parse([_required_field(v1, "Property", "Required")]).errors}
+    assert "invalidCotype" in ids
+
+
+def test_indirect_fields_cannot_be_required() -> None:
+    context = [*CONTEXT, "dtmi:dtdl:extension:requirement;1"]
+    ids = {
+        e.short_name()
+        for e in parse([_required_field(context, "Field", "Indirect", "Required")]).errors
+    }
+    assert "disallowedCocotype" in ids

@@ -15,6 +15,7 @@ from typing import Any
 from twinkit.dtdl.iotoperations_extension import iotoperations_language
 from twinkit.dtdl.metamodel_tables import LANGUAGES as _GENERATED
 from twinkit.dtdl.mqtt_extension import mqtt_language
+from twinkit.dtdl.requirement_extension import requirement_language
 
 V4_PRIMITIVES: dict[str, tuple[str, str]] = {
     # instance term: (class, superclass)
@@ -107,6 +108,8 @@ LANGUAGES: dict[str, Any] = {
     "mqtt3": mqtt_language(3),
     "mqtt4": mqtt_language(4),
     "iotoperations": iotoperations_language(),
+    "requirement1": requirement_language(1),
+    "requirement2": requirement_language(2),
 }
 """Language tables by name: ``v2``, ``v3``, ``v4`` and the extensions."""
 

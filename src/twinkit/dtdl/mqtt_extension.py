@@ -102,8 +102,10 @@ def _classes(version: int) -> dict[str, Any]:
             + (["ErrorCode", "ErrorInfo"] if version >= 4 else []),
         ),
         "Error": _adjunct(["Object"]),
-        "NormalResult": _field_role(["Result"]),
-        "ErrorResult": _field_role(["Result"], _schema("Object", cotypes=("Error",))),
+        "NormalResult": _field_role(["Result"], excludesCotype=["Required"]),
+        "ErrorResult": _field_role(
+            ["Result"], _schema("Object", cotypes=("Error",)), excludesCotype=["Required"]
+        ),
         "ErrorMessage": _field_role(["Error"], _schema("String")),
     }
     if version >= 4:
@@ -124,10 +126,7 @@ def _classes(version: int) -> dict[str, Any]:
                     {"schema": _schema("Object", "Map")},
                     requiresCotype=["PropertyValue"],
                 ),
-                "Indirect": _adjunct(["Field"]),
-                "Required": _adjunct(
-                    ["Field"], excludesCotype=["Indirect", "NormalResult", "ErrorResult"]
-                ),
+                "Indirect": _adjunct(["Field"], excludesCotype=["Required"]),
             }
         )
     return classes
