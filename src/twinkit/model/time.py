@@ -17,16 +17,17 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-_last: tuple[datetime, str] | None = None
+_recent: dict[datetime, str] = {}
 
 
 def format_time(moment: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``, microsecond precision when present."""
-    global _last
-    if _last is not None and _last[0] is moment:
-        return _last[1]  # events of one batch share their timestamp: format it once
-    text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    _last = (moment, text)
+    text = _recent.get(moment)
+    if text is None:  # events of one batch share their timestamps: format each once
+        text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        if len(_recent) >= 64:
+            _recent.clear()
+        _recent[moment] = text
     return text
 
 

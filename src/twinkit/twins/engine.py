@@ -192,6 +192,7 @@ class Twins:
             await asyncio.gather(*(self._ensure_cached(t) for t in missing))
         # From here to staging there is no await: no other write can interleave.
         context = context or Context()
+        now = self._clock.now()  # one recorded time for the whole batch, formatted once
         batch = Batch()
         results: list[TwinState | TwinkitError] = []
         touched: list[str] = []
@@ -211,7 +212,7 @@ class Twins:
             if at is not None:
                 data["at"] = format_time(at)
             steps = [(EventKind.TELEMETRY_RECEIVED, data)]
-            results.append(self._fold_into(batch, state, steps, context))
+            results.append(self._fold_into(batch, state, steps, context, now=now))
             touched.append(twin)
         if touched:
             await self._settle(touched, self._committer.stage(batch))
@@ -379,10 +380,11 @@ class Twins:
         steps: list[tuple[EventKind, dict[str, Any]]],
         context: Context,
         model: str | None = None,
+        now: datetime | None = None,
     ) -> TwinState:
         if self._cache.get(state.id) is not state:
             raise RuntimeError("state changed under a write")  # a bug, never a user error
-        now = self._clock.now()
+        now = now or self._clock.now()
         for kind, data in steps:
             self._seq += 1
             event = Event(
