@@ -173,3 +173,24 @@ def test_self_referencing_map_is_recursive_in_v3() -> None:
     doc = interface(contents=[prop("tree", "dtmi:test:Tree;1")], schemas=[self_map()])
     ids = {e.validation_id for e in parse([doc]).errors}
     assert "dtmi:dtdl:parsingError:recursiveStructureWide" in ids
+
+
+def test_plural_value_object_type_is_not_singular_in_v4() -> None:
+    doc = v4([prop(writable={"@value": True, "@type": ["xsd:boolean", "xsd:boolean"]})])
+    ids = {e.short_name() for e in parse([doc]).errors}
+    assert ids == {"literalTypeNotSingular"}
+
+
+def test_partner_type_without_its_context_is_reported_once() -> None:
+    command = {"@type": ["Command", "GroupMember"], "name": "go", "group": "g"}
+    ids = {e.short_name() for e in parse([v4([command])]).errors}
+    assert ids == {"typeUndefinedTerm"}
+
+
+def test_unknown_type_properties_are_still_reported() -> None:
+    ids = {e.short_name() for e in parse([v4([typed_telemetry()])]).errors}
+    assert ids == {"typeUndefinedTerm", "propertyUndefinedTerm"}
+
+
+def typed_telemetry() -> dict[str, Any]:
+    return {**telemetry(), "@type": ["Telemetry", "Foobar"], "foo": 1}

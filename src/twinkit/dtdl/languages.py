@@ -151,3 +151,25 @@ def apply_limits(classes: dict[str, Any], name: str) -> dict[str, Any]:
             entity["props"][prop]["maxLength"] = length
     out["Entity"] = entity
     return out
+
+
+def _partner_properties() -> dict[str, frozenset[str]]:
+    """For each class term of a partner extension (one outside ``dtmi:dtdl:``), the
+    property terms that extension defines for it."""
+    found: dict[str, set[str]] = {}
+    for table in LANGUAGES.values():
+        context = table.get("context")
+        if (
+            not context
+            or context.startswith("dtmi:dtdl:")
+            or context.startswith("dtmi:iotcentral:")
+        ):
+            continue
+        for cls, entry in table["classes"].items():
+            found.setdefault(cls, set()).update(p for p in entry["props"] if p != "schema")
+    return {cls: frozenset(props) for cls, props in found.items()}
+
+
+PARTNER_PROPERTIES: dict[str, frozenset[str]] = _partner_properties()
+"""A partner type used without its context is reported once (``typeUndefinedTerm``): the
+reference parser recognises its own properties and does not report them again."""

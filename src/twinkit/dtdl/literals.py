@@ -219,6 +219,8 @@ class LiteralChecker:
         """A value object's ``@type`` must name the property's XSD datatype, once."""
         items = raw if isinstance(raw, list) else [raw]
         ok = len(items) == 1 and isinstance(items[0], str)
+        if len(items) > 1 and element.language.version >= 4:
+            kind = "literal"  # DTDL v4 names the plurality itself, whatever the datatype
         if ok and kind == "literal":
             return self._typed_literal(element, term, items[0].replace(_XSD, "xsd:"), where)
         if ok:

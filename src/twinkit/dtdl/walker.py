@@ -22,6 +22,7 @@ from twinkit.dtdl.elements import (
     instance_class,
     is_subclass,
 )
+from twinkit.dtdl.languages import PARTNER_PROPERTIES
 from twinkit.dtdl.type_resolution import (
     ALL_RESERVED,
     TypeResolver,
@@ -261,6 +262,8 @@ class Walker(ContextReader, TypeResolver):
             name = "propertyNotDtmiNorTerm"
         else:
             if tolerated and (v2 or ctx.undefined_extension):
+                return None
+            if _partner_property(key, element.raw.get("@type"), lang):
                 return None
             name = "propertyUndefinedTerm"
         self._error(
@@ -611,3 +614,13 @@ def _synthetic_id(parent: Element | None, prop: str | None, segment: str | None)
     base, _, version = (parent.id if parent else "dtmi:anonymous;1").partition(";")
     tail = f":_{prop}" + (f":__{segment}" if segment else "")
     return f"{base}{tail};{version or '1'}"
+
+
+def _partner_property(key: str, types: Any, lang: Any) -> bool:
+    """Whether ``key`` belongs to a partner-extension type named (without its context) in
+    ``@type``: the undefined type is reported, its own properties are not."""
+    named = types if isinstance(types, list) else [types]
+    return any(
+        isinstance(t, str) and t not in lang.terms and key in PARTNER_PROPERTIES.get(t, ())
+        for t in named
+    )
