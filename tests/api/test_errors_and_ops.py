@@ -192,3 +192,23 @@ def test_rejection_log_counts_what_it_did_not_log(caplog: pytest.LogCaptureFixtu
     log.note("t", "bad", "nope")
     log.note("t", "bad", "nope")
     assert len(caplog.records) == 3
+
+
+async def test_405_allow_lists_every_method_served_at_the_path(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.request("OPTIONS", "/api/v1/twins/p1")
+    assert_error_shape(answer, 405, "method_not_allowed")
+    assert answer.headers["allow"] == "DELETE, GET, PUT"
+    answer = await client.request("PUT", "/api/v1/models")
+    assert answer.headers["allow"] == "GET, POST"
+
+
+async def test_openapi_documents_json_objects_not_strings(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    for item in schema["paths"].values():
+        for operation in item.values():
+            for code, response in operation["responses"].items():
+                media = response.get("content", {}).get("application/json")
+                if code.startswith("2") and media:
+                    assert media["schema"] != {"type": "string"}

@@ -87,6 +87,15 @@ def create_app(
     return app
 
 
+def _any_json_body(responses: dict[str, Any]) -> None:
+    """A route answering with a plain ``Response`` is documented by FastAPI as a JSON
+    *string*; twinkit's routes answer with JSON objects, so say that instead."""
+    for code, response in responses.items():
+        media = response.get("content", {}).get("application/json")
+        if code.startswith("2") and media is not None and media.get("schema") == {"type": "string"}:
+            media["schema"] = {"type": "object"}
+
+
 def _document_errors(app: FastAPI) -> None:
     """OpenAPI: every operation may answer with the error shape, 422 included."""
 
@@ -113,6 +122,7 @@ def _document_errors(app: FastAPI) -> None:
                 if "422" in responses:
                     responses["422"] = error_response
                 responses.setdefault("default", error_response)
+                _any_json_body(responses)
         app.openapi_schema = schema
         return schema
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 
 from twinkit.api.metrics import ApiMetrics
 from twinkit.api.wire import respond
@@ -23,6 +24,7 @@ from twinkit.model.errors import TwinkitError, pointer
 
 log = logging.getLogger(__name__)
 
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -80,6 +82,26 @@ class RejectionLog:
         log.info("refused HTTP input for twin %r [%s]: %s%s", twin, reason, message, tail)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, not only the first route's.
+
+    Starlette's 405 names the methods of the first route whose path matched, so
+    ``OPTIONS /twins/x`` said ``Allow: PUT`` although GET and DELETE work there too.
+    Each method is asked of the routes (``BaseRoute.matches``) rather than read off
+    them, because FastAPI nests included routers.
+    """
+    # a Mount (the dashboard at "/") matches every method of every path below it
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
     rejections: RejectionLog = app.state.rejections
 
@@ -120,6 +142,7 @@ def install_error_handlers(app: FastAPI, metrics: ApiMetrics) -> None:
             message = f"no route {request.method} {request.url.path}"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
+            exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
         else:
             message = str(exc.detail)
         metrics.rejected("http", code)
