@@ -24,6 +24,7 @@ from twinkit.access.policy import Policy, load_policies
 from twinkit.access.principal import Principal
 from twinkit.access.tenants import Tenants
 from twinkit.model.errors import TwinkitError, ValidationFailed
+from twinkit.model.interface import ModelRegistry
 
 SECTIONS = {"user": "users", "service": "service_accounts"}
 
@@ -208,9 +209,10 @@ class AuthConfig:
             known.update(Tenants.of(sorted(missing)).model_prefixes)
             self.tenants = Tenants(known)
 
-    def evaluator(self) -> Evaluator:
+    def evaluator(self, registry: ModelRegistry | None = None) -> Evaluator:
+        """An evaluator of these policies; with ``registry``, model scopes follow ``extends``."""
         self.reindex()
-        return Evaluator(self.policies, self.tenants)
+        return Evaluator(self.policies, self.tenants, registry)
 
     @property
     def enabled(self) -> bool:

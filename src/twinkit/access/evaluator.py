@@ -21,6 +21,8 @@ from typing import Any, Final
 from twinkit.access.policy import Entry, Permission, Policy, Resource
 from twinkit.access.principal import Principal
 from twinkit.access.tenants import Tenants
+from twinkit.model.errors import TwinkitError
+from twinkit.model.interface import ModelRegistry
 
 READ: Final = Permission.READ
 WRITE: Final = Permission.WRITE
@@ -136,8 +138,14 @@ def _filter(value: Any, node: Node | None, allowed: bool, permission: int) -> An
 class Evaluator:
     """Policies indexed by scope, compiled on demand per (principal, context) and cached."""
 
-    def __init__(self, policies: Iterable[Policy] = (), tenants: Tenants | None = None) -> None:
+    def __init__(
+        self,
+        policies: Iterable[Policy] = (),
+        tenants: Tenants | None = None,
+        registry: ModelRegistry | None = None,
+    ) -> None:
         self.tenants = tenants or Tenants()
+        self.registry = registry
         self.policies = list(policies)
         self._global: list[Entry] = []
         self._scoped: dict[tuple[str, str], list[Entry]] = {}
@@ -147,6 +155,7 @@ class Evaluator:
             else:
                 key = (policy.scope.kind, policy.scope.value)
                 self._scoped.setdefault(key, []).extend(policy.entries)
+        self._model_scopes = tuple(v for k, v in self._scoped if k == "model")
         self._cache: dict[tuple[Any, ...], Decisions] = {}
         self._full_readers: dict[frozenset[str], bool] = {}
 
@@ -166,20 +175,39 @@ class Evaluator:
         key = (
             principal.subjects,
             twin if ("twin", twin) in scoped else None,
-            model if ("model", model) in scoped else None,
+            self.model_scopes(model),
             tenant if ("tenant", tenant) in scoped else None,
         )
         found = self._cache.get(key)
         if found is None:
             subjects = principal.subjects
             entries = [e for e in self._global if e.subjects & subjects]
-            for kind, value in (("twin", key[1]), ("model", key[2]), ("tenant", key[3])):
+            contexts = [("twin", key[1]), *(("model", m) for m in key[2]), ("tenant", key[3])]
+            for kind, value in contexts:
                 if value is not None:
                     entries.extend(e for e in scoped[(kind, value)] if e.subjects & subjects)
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
             found = self._cache[key] = Decisions(entries)
         return found
+
+    def model_scopes(self, model: str | None) -> tuple[str, ...]:
+        """The model scopes of policies that cover ``model``: its own and its ancestors'.
+
+        A policy for every twin of ``dtmi:acme:Pump;1`` also covers twins of a model that
+        ``extends`` it (DTDL's is-a), looked up in the platform's registry; a model the
+        registry does not know only matches its own id.
+        """
+        if model is None or not self._model_scopes:
+            return ()
+        registry = self.registry
+        if registry is None or model not in registry:
+            return (model,) if ("model", model) in self._scoped else ()
+        try:
+            resolved = registry.resolve(model)
+        except TwinkitError:
+            return (model,) if ("model", model) in self._scoped else ()
+        return tuple(m for m in self._model_scopes if resolved.is_a(m))
 
     def for_model(self, principal: Principal, model: str | None) -> Decisions:
         return self.decisions(principal, model=model, tenant=self.tenants.of_model(model))

@@ -65,7 +65,7 @@ class Guard:
     )
 
     def __post_init__(self) -> None:
-        self.evaluator = self.config.evaluator()
+        self.evaluator = self.config.evaluator(self.platform.registry)
         rate = self.config.rate
         self.limiter = RateLimiter(rate, self.config.burst or rate) if rate else None
 
