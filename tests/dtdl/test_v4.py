@@ -194,3 +194,29 @@ def test_unknown_type_properties_are_still_reported() -> None:
 
 def typed_telemetry() -> dict[str, Any]:
     return {**telemetry(), "@type": ["Telemetry", "Foobar"], "foo": 1}
+
+
+def ids_of(documents: list[dict[str, Any]]) -> set[str]:
+    return {e.short_name() for e in parse(documents).errors}
+
+
+def test_inline_relationship_target_is_not_an_identifier() -> None:
+    rel = {"@type": "Relationship", "name": "r", "target": {"@type": "Interface"}}
+    assert "identifierNotString" in ids_of([v4([rel])])
+
+
+def test_unversioned_nested_dtdl_context_in_v4() -> None:
+    nested = {**telemetry(), "@context": "dtmi:dtdl:context"}
+    assert {"invalidContextSpecifierForVersion", "missingContextVersion"} <= ids_of([v4([nested])])
+
+
+def test_slash_type_is_an_undefined_term_in_v4() -> None:
+    odd = {**telemetry(), "@type": ["Telemetry", "Semantic/Thing"]}
+    assert "typeUndefinedTerm" in ids_of([v4([odd])])
+    assert "typeNotDtmiNorTerm" in ids_of([interface(contents=[odd])])
+
+
+def test_unit_of_the_wrong_quantity_in_v4() -> None:
+    speed = {**telemetry(), "@type": ["Telemetry", "Velocity"], "unit": "kilometre"}
+    doc = v4([speed], context=[V4, "dtmi:dtdl:extension:quantitativeTypes;2"])
+    assert {"wrongParent", "badType"} <= ids_of([doc])

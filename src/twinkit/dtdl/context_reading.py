@@ -124,6 +124,13 @@ class ContextReader(WalkerState):
                 version = found
                 continue
             if item.startswith("dtmi:dtdl:context"):
+                if outer is not None and outer.version >= 4:
+                    self._error(
+                        "invalidContextSpecifierForVersion",
+                        f"{item!r} is not a DTDL v{outer.version} context",
+                        where,
+                        value=item,
+                    )
                 self._error("missingContextVersion", f"{item!r} has no version", where)
                 return None
             if not item.startswith("dtmi:"):

@@ -401,6 +401,14 @@ class Semantics:
                     prop="unit",
                     value=units[0],
                 )
+                if lang.version >= 4:
+                    self.error(
+                        element,
+                        "badType",
+                        f"unit {units[0]!r} is not a {child_of}",
+                        prop="unit",
+                        value=child_of,
+                    )
 
     def _cotype_schema(self, element: Element, cotype: str) -> None:
         """Semantic types narrow the schema (a Temperature is numeric, an Event is not)."""

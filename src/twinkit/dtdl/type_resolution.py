@@ -117,7 +117,7 @@ class TypeResolver(WalkerState):
                         value=item,
                     )
                     ok = False
-            elif ":" in item or "/" in item:
+            elif ":" in item or ("/" in item and ctx.version < 4):
                 if ctx.version == 2:
                     undefined.append(item)
                 else:

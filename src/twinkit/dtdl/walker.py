@@ -341,6 +341,19 @@ class Walker(ContextReader, TypeResolver):
                         prop=term,
                     )
                     continue
+                if (
+                    rule.get("kind") == "iri"
+                    and not rule.get("classes")
+                    and element.language.version >= 4
+                ):
+                    self._error(
+                        "identifierNotString",
+                        f"{term!r} must be an identifier string",
+                        at,
+                        element.id,
+                        prop=term,
+                    )
+                    continue
                 if rule.get("kind") == "iri" and "@id" not in item:
                     self._error(
                         "missingRequiredId",
