@@ -220,3 +220,26 @@ def test_unit_of_the_wrong_quantity_in_v4() -> None:
     speed = {**telemetry(), "@type": ["Telemetry", "Velocity"], "unit": "kilometre"}
     doc = v4([speed], context=[V4, "dtmi:dtdl:extension:quantitativeTypes;2"])
     assert {"wrongParent", "badType"} <= ids_of([doc])
+
+
+def test_reference_to_the_wrong_class_in_v4() -> None:
+    command = {"@id": "dtmi:test:cmd;1", "@type": "Command", "name": "cmd"}
+    doc = v4([command, prop("p", "dtmi:test:cmd;1")])
+    assert {"badType", "propertyCountBelowMin"} <= ids_of([doc])
+
+
+def test_enum_value_schema_outside_the_allowed_set_in_v4() -> None:
+    enum = {
+        "@id": "dtmi:test:E;1",
+        "@type": "Enum",
+        "valueSchema": "double",
+        "enumValues": [{"name": "a", "enumValue": 1}],
+    }
+    assert ids_of([v4(schemas=[enum])]) == {"incorrectPropertyValue"}
+
+
+def test_local_contexts_in_v4() -> None:
+    first = {**telemetry(), "@context": [{"Alt": "dtmi:x:y;1"}, V4]}
+    assert {"disallowedLocalContext", "localContextNotLast"} <= ids_of([v4([first])])
+    scheme = v4([telemetry()], context=[V4, {"dtmi": "dtmi:x:y;1"}])
+    assert "localTermSchemePrefix" in ids_of([scheme])

@@ -22,6 +22,20 @@ from twinkit.dtdl.walker_state import WalkerState, pointer_join
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$")
 
 
+_SCHEME_PREFIXES = frozenset({"dtmi", "http", "https", "urn", "file", "mailto"})
+"""IRI schemes: a local term spelled like one would make compact IRIs ambiguous."""
+
+
+def _stated_version(items: list[Any], outer: Context | None) -> int:
+    """The DTDL version an ``@context`` states (or inherits), 0 when it states none."""
+    found = [
+        int(m.group(1)) for x in items if isinstance(x, str) for m in [DTDL_CONTEXT.match(x)] if m
+    ]
+    if found:
+        return max(found)
+    return outer.version if outer else 0
+
+
 def _is_limit(item: str) -> bool:
     """Whether a context can supply the limits a ``#limitless`` context leaves open."""
     fragment = DTDL_CONTEXT_FRAGMENT.match(item)
@@ -49,7 +63,12 @@ class ContextReader(WalkerState):
                 self._error(
                     "disallowedLocalContext", "local term definitions are not allowed", where
                 )
-                self._local_terms(item, where)
+                v4 = _stated_version(items, outer) >= 4
+                if v4 and index != len(items) - 1:
+                    self._error(
+                        "localContextNotLast", "local definitions must end the context", where
+                    )
+                self._local_terms(item, where, v4=v4)
                 return None
             if not isinstance(item, str):
                 self._error("invalidContext", "a context specifier must be a string", where)
@@ -251,12 +270,15 @@ class ContextReader(WalkerState):
             return str(name.group(1))
         return None
 
-    def _local_terms(self, definitions: dict[str, Any], where: str) -> None:
+    def _local_terms(self, definitions: dict[str, Any], where: str, *, v4: bool = False) -> None:
         """Say what is wrong with each local term definition, as the reference parser does."""
         reserved = set(language(3, ()).terms) | set(language(2, ()).terms)
         for term, value in definitions.items():
             if term.startswith("@"):
                 self._error("localTermInvalid", f"{term} is not a term", where, prop=term)
+                continue
+            if v4 and term in _SCHEME_PREFIXES:
+                self._error("localTermSchemePrefix", f"{term!r} is an IRI scheme", where, prop=term)
                 continue
             if term in reserved:
                 self._error("localTermReserved", f"{term!r} is a DTDL term", where, prop=term)

@@ -121,11 +121,7 @@ def _classes(version: int) -> dict[str, Any]:
                 "WriteError": _field_role(
                     ["PropertyResult"], _schema("Object", cotypes=("Error",))
                 ),
-                "Fragmented": _adjunct(
-                    ["Field"],
-                    {"schema": _schema("Object", "Map")},
-                    requiresCotype=["PropertyValue"],
-                ),
+                "Fragmented": _adjunct(["PropertyValue"], {"schema": _schema("Object", "Map")}),
                 "Indirect": _adjunct(["Field"], excludesCotype=["Required"]),
             }
         )

@@ -109,7 +109,9 @@ class Semantics:
                         f"DTDL v{ref.source.language.version} does not know v{version}",
                     )
                 continue
-            if not any(target.is_a(c) for c in ref.classes):
+            if not any(target.is_a(c) for c in ref.classes) and ref.source.language.version >= 4:
+                self._wrong_class_v4(ref, target)
+            elif not any(target.is_a(c) for c in ref.classes):
                 self.error(
                     ref.source,
                     "notRequiredType" if ref.prop != "extends" else "badType",
@@ -441,6 +443,29 @@ class Semantics:
                     prop="schema",
                     secondary=str(schema),
                 )
+
+    def _wrong_class_v4(self, ref: Reference, target: Element) -> None:
+        """DTDL v4 names the wrong class of a referenced element (``badType``) and, when the
+        property needs a value, that it is left without one."""
+        self.error(
+            ref.source,
+            "badType",
+            f"{ref.target} is a {target.cls}, not a {' or '.join(ref.classes)}",
+            ref.path,
+            secondary=ref.target,
+            prop=ref.prop,
+            value=target.cls,
+        )
+        source = ref.source
+        rule = property_rules(source.language, source.cls, source.cotypes).get(ref.prop, {})
+        if rule.get("min", 0) >= 1:
+            self.error(
+                source,
+                "propertyCountBelowMin",
+                f"{ref.prop!r} has no valid value",
+                ref.path,
+                prop=ref.prop,
+            )
 
     def _conformant_values(self, element: Element, cotype: str) -> None:
         """Literals that are values of the element's own schema (IoT Operations ``minimum``,

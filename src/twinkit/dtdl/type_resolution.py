@@ -222,7 +222,9 @@ class TypeResolver(WalkerState):
         entry = lang.classes.get(cotype)
         applies = _applies_to(lang, cotype)
         newer = lang.version == 2 and entry is not None and entry.get("version") == 3
-        fits = applies is not None and any(is_subclass(lang, cls, a) for a in applies)
+        fits = applies is not None and any(
+            is_subclass(lang, cls, a) or (a in cotypes and a != cotype) for a in applies
+        )  # an adjunct type may refine another adjunct type (MQTT Fragmented PropertyValue)
         versioned = entry is not None and entry.get("appliesToVersioned")
         if newer and fits and not versioned:
             self._error(

@@ -160,6 +160,8 @@ class Walker(ContextReader, TypeResolver):
                         value=key,
                     )
                 continue
+            if key in orphans and _partner_property(key, rejected, lang, known=True):
+                continue  # a partner type that cannot apply is reported once, as the type
             if key in orphans or (lang.terms.get(key) and key in orphans):
                 self._error(
                     "noTypeThatAllows",
@@ -494,7 +496,8 @@ class Walker(ContextReader, TypeResolver):
                     prop=term,
                     value=item,
                 )
-                return None
+                # DTDL v4 reports the wrong value only, not also the missing one
+                return "" if lang.version >= 4 else None
             not_unit = "notRequiredType" if lang.version == 2 else "badType"
             if rule.get("childOf") and kind not in ("unit", "instance"):
                 self._error(
@@ -629,11 +632,14 @@ def _synthetic_id(parent: Element | None, prop: str | None, segment: str | None)
     return f"{base}{tail};{version or '1'}"
 
 
-def _partner_property(key: str, types: Any, lang: Any) -> bool:
-    """Whether ``key`` belongs to a partner-extension type named (without its context) in
-    ``@type``: the undefined type is reported, its own properties are not."""
+def _partner_property(key: str, types: Any, lang: Any, *, known: bool = False) -> bool:
+    """Whether ``key`` belongs to a partner-extension type named in ``@type`` that cannot
+    apply (undefined without its context, or ``known`` but invalid here): the type is
+    reported, its own properties are not."""
     named = types if isinstance(types, list) else [types]
     return any(
-        isinstance(t, str) and t not in lang.terms and key in PARTNER_PROPERTIES.get(t, ())
+        isinstance(t, str)
+        and (known or t not in lang.terms)
+        and key in PARTNER_PROPERTIES.get(t, ())
         for t in named
     )
