@@ -19,6 +19,7 @@ import orjson
 from twinkit.history.journal import Journal
 from twinkit.model.errors import NotFound
 from twinkit.model.events import Event
+from twinkit.storage.memory import MemoryStore
 from twinkit.storage.ports import Store
 from twinkit.storage.sqlite import SQLiteStore
 from twinkit.twins.state import TwinState, apply
@@ -56,13 +57,10 @@ class Graph:
 
 
 def current_states(store: Store) -> Iterable[TwinState]:
-    """Every live twin of an in-memory store.
-
-    MemoryStore has no public iteration yet (asked of the core); reading its dict
-    here keeps the dependency in one place.
-    """
-    states: dict[str, TwinState] = getattr(store, "_twins", {})
-    return list(states.values())
+    """Every live twin of an in-memory store."""
+    if isinstance(store, MemoryStore):
+        return store.states()
+    return []
 
 
 async def _events_until(store: Store, moment: datetime, seq: int) -> list[Event]:

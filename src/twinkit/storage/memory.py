@@ -67,6 +67,10 @@ class MemoryStore:
     async def count_twins(self) -> int:
         return len(self._twins)
 
+    def states(self) -> list[TwinState]:
+        """Every live twin (the query evaluator's view of an in-memory platform)."""
+        return list(self._twins.values())
+
     async def incoming(self, target: str) -> list[dict[str, Any]]:
         return [
             rel
