@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from twinkit.model.interface import Interface, ModelRegistry
 from twinkit.model.loading import interfaces_from_json
 from twinkit.model.time import Clock, SystemClock
 from twinkit.query.predicate import install as install_query_language
+from twinkit.query.predicate import predicate_for
 from twinkit.storage.group_commit import GroupCommitter
 from twinkit.storage.memory import MemoryStore
 from twinkit.storage.ports import Batch, Store
@@ -161,6 +163,7 @@ class Platform:
         else:
             self.registry.add(i for d in documents for i in interfaces_from_json(d))
         install_query_language(self.registry)
+        self.twins.conditions = partial(predicate_for, registry=self.registry)
         await self.twins.start()
         await self.history.recover()
         self._committer.start()

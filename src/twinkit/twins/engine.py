@@ -30,7 +30,7 @@ from twinkit.model.time import Clock, format_time
 from twinkit.storage.group_commit import GroupCommitter
 from twinkit.storage.ports import Batch, Store
 from twinkit.twins import contract
-from twinkit.twins.conditions import compile_condition
+from twinkit.twins.conditions import Compiler, compile_condition
 from twinkit.twins.state import TwinState, apply
 
 SNAPSHOT_EVERY = 64
@@ -56,6 +56,8 @@ class Twins:
         self._pending: dict[str, int] = {}
         self._loading: dict[str, asyncio.Future[None]] = {}
         self._seq = 0
+        self.conditions: Compiler = compile_condition
+        """The predicate language of conditional writes (the platform installs its query's)."""
 
     async def start(self) -> None:
         self._seq = await self._store.last_seq()
@@ -133,7 +135,7 @@ class Twins:
         """Apply a merge patch or JSON Patch to ``reported`` or ``desired``."""
         if section not in ("reported", "desired"):
             raise ValidationFailed("only reported and desired can be patched", "/section")
-        predicate = compile_condition(condition) if condition else None
+        predicate = self.conditions(condition) if condition else None
         await self._ensure_cached(twin)
         state = self._cached(twin)
         if not state.exists:
