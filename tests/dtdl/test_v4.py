@@ -243,3 +243,8 @@ def test_local_contexts_in_v4() -> None:
     assert {"disallowedLocalContext", "localContextNotLast"} <= ids_of([v4([first])])
     scheme = v4([telemetry()], context=[V4, {"dtmi": "dtmi:x:y;1"}])
     assert "localTermSchemePrefix" in ids_of([scheme])
+
+
+def test_fragment_identifier_without_layer_in_v4() -> None:
+    doc = interface("dtmi:test:Pump;1#part", context=V4)
+    assert {"invalidId", "disallowedIdFragment"} <= ids_of([doc])

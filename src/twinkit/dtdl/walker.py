@@ -217,6 +217,8 @@ class Walker(ContextReader, TypeResolver):
             if _declares_layer(obj):
                 self._error("invalidId", f"{raw!r} is not a valid DTMI", where, value=raw)
             else:
+                if self._lang.version >= 4:  # v4 also calls the identifier itself invalid
+                    self._error("invalidId", f"{raw!r} is not a valid DTMI", where, value=raw)
                 self._error("disallowedIdFragment", f"{raw!r} has a fragment", where, base)
                 return None, False
             self._layer = fragment
