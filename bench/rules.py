@@ -145,7 +145,8 @@ async def main() -> None:
         print(
             f"{kind:10s} ingest {r['ingest_per_s']:>9,.0f}/s  end-to-end "
             f"{r['end_to_end_per_s']:>9,.0f}/s  x{r['end_to_end_per_s'] / baseline:4.2f} of plain"
-            f"  +{r['extra_events_per_sample']:.3f} events/sample  dropped {r['dropped']:.0f}{extra}"
+            f"  +{r['extra_events_per_sample']:.3f} events/sample"
+            f"  dropped {r['dropped']:.0f}{extra}"
         )
 
 
