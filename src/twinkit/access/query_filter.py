@@ -40,6 +40,8 @@ from twinkit.storage.sqlite import SQLiteStore
 if TYPE_CHECKING:
     from twinkit.platform import Platform
 
+MAX_ANSWERS = 256  # cached answers per principal
+
 # (document) -> the document as the principal may read it, or None when invisible
 DocFilter = Callable[[dict[str, Any]], dict[str, Any] | None]
 # (relationship) -> may the principal read it (on its source twin)?
@@ -55,37 +57,54 @@ async def run_filtered_query(
     *,
     max_items: int = DEFAULT_PAGE,
     snapshot: Snapshot | None = None,
-    graphs: dict[str, tuple[int, Graph]] | None = None,
+    graphs: dict[str, tuple[int, Any]] | None = None,
 ) -> QueryResult:
     """Run ``text`` over the graph as ``doc_filter``/``rel_filter`` let one principal see it.
 
     ``snapshot`` keeps documents between queries; ``graphs`` (one dict per principal)
-    keeps the principal's redacted graph until some twin or relationship changes.
+    keeps the principal's redacted graph, and its answers to recent queries, until
+    some twin, relationship or model changes: a dashboard polling the same queries
+    over a quiet fleet then pays one ``PRAGMA data_version`` per query.
     """
     if not 1 <= max_items <= MAX_PAGE:
         raise ValidationFailed(f"max_items must be 1..{MAX_PAGE}", "/max_items")
+    snapshot = snapshot or Snapshot()
+    models = tuple(i.id for i in platform.registry)  # plans and IS_OF_MODEL depend on them
+    answer_key = f"answer {hash(models)} {max_items} {continuation} {text}"
+    if graphs is not None:
+        docs, rels = await snapshot.refresh(platform)
+        answered = graphs.get(answer_key)
+        if answered is not None and answered[0] == snapshot.version:
+            result: QueryResult = answered[1]
+            return result
     plan = plan_query(parse_query(text), platform.registry)
     offset = decode_continuation(text, continuation)
-    store = platform.store
-    docs: Iterable[dict[str, Any]]
-    rels: Iterable[dict[str, Any]]
     if plan.as_of is not None:
-        states = await states_as_of(store, parse_time(plan.as_of, "/query"))
-        docs = (s.document() for s in states)
-        rels = (r for s in states for r in s.relationships.values())
-    else:
-        snapshot = snapshot or Snapshot()
-        docs, rels = await snapshot.refresh(platform)
-        cached = graphs.get("current") if graphs is not None else None
-        if cached is not None and cached[0] == snapshot.version:
-            graph = cached[1]
-        else:
-            graph = redacted_graph(docs, rels, doc_filter, rel_filter)
-            if graphs is not None:
-                graphs["current"] = (snapshot.version, graph)
+        states = await states_as_of(platform.store, parse_time(plan.as_of, "/query"))
+        graph = redacted_graph(
+            (s.document() for s in states),
+            (r for s in states for r in s.relationships.values()),
+            doc_filter,
+            rel_filter,
+        )
         return _page(evaluate(plan, graph), text, offset, max_items)
-    graph = redacted_graph(docs, rels, doc_filter, rel_filter)
-    return _page(evaluate(plan, graph), text, offset, max_items)
+    if graphs is None:
+        docs, rels = await snapshot.refresh(platform)
+    cached = graphs.get("current") if graphs is not None else None
+    if cached is not None and cached[0] == snapshot.version:
+        graph = cached[1]
+    else:
+        graph = redacted_graph(docs, rels, doc_filter, rel_filter)
+        if graphs is not None:
+            graphs.clear()  # answers of older versions are dead
+            graphs["current"] = (snapshot.version, graph)
+    result = _page(evaluate(plan, graph), text, offset, max_items)
+    if graphs is not None:
+        if len(graphs) > MAX_ANSWERS:
+            graphs.clear()
+            graphs["current"] = (snapshot.version, graph)
+        graphs[answer_key] = (snapshot.version, result)
+    return result
 
 
 def _page(rows: list[dict[str, Any]], text: str, offset: int, max_items: int) -> QueryResult:
@@ -129,6 +148,8 @@ class Snapshot:
         self.docs: dict[str, dict[str, Any]] = {}
         self.rels: list[dict[str, Any]] = []
         self.version = 0  # bumped whenever a document or relationship changed
+        # (reader connection, PRAGMA data_version) when last read: equal means no commit since
+        self._seen: tuple[int, int] | None = None
 
     def _settle(
         self, docs: dict[str, dict[str, Any]], rels: list[dict[str, Any]]
@@ -145,10 +166,20 @@ class Snapshot:
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         store = platform.store
         if isinstance(store, SQLiteStore):
-            known = {i: d["revision"] for i, d in self.docs.items()}
-            before = self.docs
-            found, links = await store.read(lambda conn: _read_changes(conn, known, before))
-            return self._settle(found, links)
+            seen, before = self._seen, self.docs
+
+            def read(conn: sqlite3.Connection) -> tuple[tuple[int, int], Any]:
+                stamp = (id(conn), conn.execute("PRAGMA data_version").fetchone()[0])
+                if stamp == seen:
+                    return stamp, None
+                known = {i: d["revision"] for i, d in before.items()}
+                return stamp, _read_changes(conn, known, before)
+
+            stamp, changes = await store.read(read)
+            if changes is None:
+                return list(self.docs.values()), self.rels
+            self._seen = stamp
+            return self._settle(*changes)
         docs: dict[str, dict[str, Any]] = {}
         rels: list[dict[str, Any]] = []
         for state in current_states(store):

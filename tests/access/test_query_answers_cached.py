@@ -1,0 +1,54 @@
+"""Restricted queries reuse answers only while nothing changed, on SQLite and in memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.access.conftest import PEOPLE, TENANT_POLICIES, realm
+from twinkit import Platform
+from twinkit.access.audit import AuditLog
+from twinkit.access.install import install_access
+from twinkit.api import create_app
+
+COUNT = "SELECT COUNT() FROM DIGITALTWINS"
+HOT = "SELECT T.$dtId FROM DIGITALTWINS T WHERE T.temp > 30"
+
+
+@pytest.mark.parametrize("on_disk", [True, False], ids=["sqlite", "memory"])
+async def test_answers_follow_every_change(tmp_path: Path, on_disk: bool) -> None:
+    people = realm(TENANT_POLICIES, PEOPLE)
+    async with Platform.open(tmp_path / "t.db" if on_disk else None) as tk:
+        app = create_app(tk)
+        install_access(app, tk, people.config, audit=AuditLog(None))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            root, alice = people.headers("root"), people.headers("alice")
+
+            async def ask(text: str) -> list[object]:
+                answer = await http.post("/api/v1/query", json={"query": text}, headers=alice)
+                assert answer.status_code == 200, answer.text
+                items: list[object] = answer.json()["items"]
+                return items
+
+            await http.put("/api/v1/twins/acme~a", json={"reported": {"temp": 20}}, headers=root)
+            await http.put("/api/v1/twins/globex~g", json={"reported": {"temp": 50}}, headers=root)
+            await tk.flush()
+            assert await ask(COUNT) == [{"COUNT": 1}]
+            assert await ask(COUNT) == [{"COUNT": 1}]  # answered again from the cache
+            assert await ask(HOT) == []
+            await http.put("/api/v1/twins/acme~b", json={"reported": {"temp": 40}}, headers=root)
+            await tk.flush()
+            assert await ask(COUNT) == [{"COUNT": 2}]
+            assert await ask(HOT) == [{"$dtId": "acme~b"}]
+            patch = await http.patch(
+                "/api/v1/twins/acme~b/reported", json={"temp": 10}, headers=root
+            )
+            assert patch.status_code == 200
+            await tk.flush()
+            assert await ask(HOT) == []
+            await http.delete("/api/v1/twins/acme~a", headers=root)
+            await tk.flush()
+            assert await ask(COUNT) == [{"COUNT": 1}]
