@@ -248,3 +248,15 @@ def test_local_contexts_in_v4() -> None:
 def test_fragment_identifier_without_layer_in_v4() -> None:
     doc = interface("dtmi:test:Pump;1#part", context=V4)
     assert {"invalidId", "disallowedIdFragment"} <= ids_of([doc])
+
+
+def test_v4_own_classes_only_admit_v4_definitions() -> None:
+    embedded = {
+        "@context": "dtmi:dtdl:context;3",
+        "@id": "dtmi:test:A;1",
+        "@type": "Array",
+        "elementSchema": "double",
+    }
+    assert "disallowedVersionDefinition" in ids_of([v4(schemas=[embedded])])
+    content = {**telemetry(), "@context": "dtmi:dtdl:context;3"}
+    assert parse([v4([content])]).errors == []  # contents admit any version's Content

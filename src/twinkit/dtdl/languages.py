@@ -51,8 +51,12 @@ def _bump(node: Any) -> Any:
         if out.get("version") == 3:
             out["version"] = 4
         versions = out.get("versions")
-        if isinstance(versions, list) and 3 in versions and 4 not in versions:
-            out["versions"] = sorted([*versions, 4])
+        if versions == [3]:
+            out["versions"] = [4]  # a class of the defining language itself (sh:class "Field")
+        elif isinstance(versions, list) and 3 in versions and 4 not in versions:
+            out["versions"] = sorted([*versions, 4])  # any version's Schema, Content...
+        if out.get("value") == 3 and out.get("datatype") == "integer":
+            out["value"] = 4  # languageMajorVersion
         return out
     if isinstance(node, list):
         return [_bump(item) for item in node]

@@ -503,6 +503,8 @@ class Semantics:
     def _field_roles(self, element: Element) -> None:
         """Field roles (MQTT ``ErrorMessage``, ``ReadError``...): the enclosing Object must
         carry a matching cotype, and each role appears at most once among its fields."""
+        if not element.cotypes and element.cls != "Object":
+            return
         lang = element.language
         for cotype in element.cotypes:
             parents = lang.classes.get(cotype, {}).get("parentCotypes")
