@@ -17,6 +17,7 @@ SAMPLES = {
     "path": "telemetry/temp",
     "dtmi": "dtmi:acme:Pump;1",
     "name": "reboot",
+    "policy_id": "acme",
 }
 BODIES = {
     "PUT": {"model": None, "reported": {"a": 1}},

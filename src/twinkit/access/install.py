@@ -1,9 +1,9 @@
 """Switching access control on for an app: ``install_access(app, platform, config)``.
 
 It adds the :class:`AccessMiddleware` (outermost, so it sees every request
-first) and the ``GET /api/v1/audit`` route, and keeps the :class:`Guard` on
-``app.state.access`` (tests and ``twinkit serve`` reload it after ``twinkit auth``
-changes the file).
+first), the ``GET /api/v1/audit`` route and the ``/api/v1/policies`` routes,
+and keeps the :class:`Guard` on ``app.state.access`` (tests and ``twinkit serve``
+reload it after ``twinkit auth`` changes the file).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from twinkit.access.config import AuthConfig
 from twinkit.access.guard import Guard
 from twinkit.access.middleware import AccessMiddleware
 from twinkit.access.policy import Permission
+from twinkit.access.policy_api import policy_router
 from twinkit.access.principal import Principal
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def install_access(
     guard = Guard(platform, config, audit, authorize)
     app.state.access = guard
     app.include_router(audit_router(), prefix="/api/v1")
+    app.include_router(policy_router(), prefix="/api/v1")
     _catch_alls_last(app)
     app.openapi_schema = None
     max_body = getattr(app.state, "max_body", 1 << 20)
