@@ -52,3 +52,48 @@ async def test_answers_follow_every_change(tmp_path: Path, on_disk: bool) -> Non
             await http.delete("/api/v1/twins/acme~a", headers=root)
             await tk.flush()
             assert await ask(COUNT) == [{"COUNT": 1}]
+
+
+async def test_relationship_rules_hold_for_twins_not_refiltered(tmp_path: Path) -> None:
+    """A model-scoped revoke on relationships still applies when the source twin's redaction
+    comes from an earlier query (only changed twins are filtered again)."""
+    pump = {
+        "@context": "dtmi:dtdl:context;3",
+        "@id": "dtmi:acme:Pump;1",
+        "@type": "Interface",
+        "contents": [{"@type": "Relationship", "name": "feeds"}],
+    }
+    hidden = {
+        "id": "pump-links-hidden",
+        "model": "dtmi:acme:Pump;1",
+        "entries": {
+            "m": {
+                "subjects": ["tenant:acme"],
+                "resources": {"twin:/relationships": {"revoke": ["READ"]}},
+            }
+        },
+    }
+    people = realm([*TENANT_POLICIES, hidden], PEOPLE)
+    links = "SELECT COUNT() FROM DIGITALTWINS S JOIN T RELATED S.feeds"
+    async with Platform.open(tmp_path / "t.db") as tk:
+        app = create_app(tk)
+        install_access(app, tk, people.config, audit=AuditLog(None))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            root, alice = people.headers("root"), people.headers("alice")
+            assert (await http.post("/api/v1/models", json=pump, headers=root)).is_success
+            for twin, model in (("acme~a", pump["@id"]), ("acme~b", None), ("acme~c", None)):
+                body = {"model": model, "reported": {}}
+                assert (await http.put(f"/api/v1/twins/{twin}", json=body, headers=root)).is_success
+            for source, target in (("acme~a", "acme~b"), ("acme~b", "acme~c")):
+                body = {"name": "feeds", "target": target}
+                url = f"/api/v1/twins/{source}/relationships/{source}-{target}"
+                assert (await http.put(url, json=body, headers=root)).is_success
+            await tk.flush()
+            for round_ in range(3):
+                answer = await http.post("/api/v1/query", json={"query": links}, headers=alice)
+                assert answer.json()["items"] == [{"COUNT": 1}], (round_, answer.text)
+                everything = await http.post("/api/v1/query", json={"query": links}, headers=root)
+                assert everything.json()["items"] == [{"COUNT": 2}]
+                await http.patch("/api/v1/twins/acme~c/reported", json={"n": round_}, headers=root)
+                await tk.flush()

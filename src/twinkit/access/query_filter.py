@@ -94,15 +94,22 @@ async def run_filtered_query(
     if cached is not None and cached[0] == snapshot.version:
         graph = cached[1]
     else:
-        graph = redacted_graph(docs, rels, doc_filter, rel_filter)
+        memo: dict[str, tuple[dict[str, Any], Any]] = {}
+        if graphs is not None:
+            memo = graphs.get("inputs", (0, memo))[1]
+        graph = redacted_graph(docs, rels, doc_filter, rel_filter, memo)
         if graphs is not None:
             graphs.clear()  # answers of older versions are dead
             graphs["current"] = (snapshot.version, graph)
+            graphs["inputs"] = (snapshot.version, memo)
     result = _page(evaluate(plan, graph), text, offset, max_items)
     if graphs is not None:
         if len(graphs) > MAX_ANSWERS:
+            kept: dict[str, tuple[int, Any]] = {
+                k: graphs[k] for k in ("current", "inputs") if k in graphs
+            }
             graphs.clear()
-            graphs["current"] = (snapshot.version, graph)
+            graphs.update(kept)
         graphs[answer_key] = (snapshot.version, result)
     return result
 
@@ -119,13 +126,27 @@ def redacted_graph(
     rels: Iterable[dict[str, Any]],
     doc_filter: DocFilter,
     rel_filter: RelFilter,
+    memo: dict[str, tuple[dict[str, Any], Any]] | None = None,
 ) -> Graph:
-    """Like ``Graph.from_states``, but from (redacted) documents, which it cannot take."""
+    """Like ``Graph.from_states``, but from (redacted) documents, which it cannot take.
+
+    ``memo`` (twin id → (document, what ``doc_filter`` made of it)) is updated in
+    place: a document that is the very object seen last time is not filtered again,
+    so after one twin changed only that twin is (the snapshot keeps unchanged
+    documents' identity).
+    """
     twins: dict[str, dict[str, Any]] = {}
+    previous = memo if memo is not None else {}
+    current: dict[str, tuple[dict[str, Any], Any]] = {}
     for doc in docs:
-        kept = doc_filter(doc)
+        seen = previous.get(doc["id"])
+        kept = seen[1] if seen is not None and seen[0] is doc else doc_filter(doc)
+        current[doc["id"]] = (doc, kept)
         if kept is not None:
             twins[kept["id"]] = kept
+    if memo is not None:
+        memo.clear()
+        memo.update(current)
     kept_rels = [r for r in rels if r["source"] in twins and r["target"] in twins and rel_filter(r)]
     kept_rels.sort(key=lambda r: (r["source"], r["id"]))
     outgoing: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -30,12 +30,10 @@ async def query(call: Call) -> Plan:
         raise ValidationFailed("continuation is a string", "/continuation")
     evaluator = guard.evaluator
 
-    models: dict[str, str | None] = {}
     cache = guard.redactions(principal)
 
     def doc_filter(doc: dict[str, Any]) -> dict[str, Any] | None:
         twin, revision = doc["id"], doc["revision"]
-        models[twin] = doc.get("model")
         cached = cache.get(twin)
         if cached is not None and cached[0] == revision:
             kept: dict[str, Any] | None = cached[1]
@@ -46,7 +44,10 @@ async def query(call: Call) -> Plan:
         return kept
 
     def rel_filter(rel: dict[str, Any]) -> bool:
-        model = models.get(rel["source"])
+        # the source is in the graph, so its redacted document (which keeps "model") is
+        # cached, whether doc_filter saw it in this query or an earlier one
+        source = cache.get(rel["source"])
+        model = source[1].get("model") if source is not None and source[1] else None
         decisions = evaluator.decisions(principal, twin=rel["source"], model=model)
         return decisions.can(READ, "twin", ("relationships", rel["id"]))
 
