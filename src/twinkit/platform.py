@@ -14,13 +14,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from twinkit import dtdl
 from twinkit.bus import Bus
-from twinkit.dtdl import ExportError, ParsingError, parse, to_json
+from twinkit.dtdl import ExportError, to_json
 from twinkit.history.journal import Journal
 from twinkit.history.timeseries import History
 from twinkit.model.errors import Conflict, NotFound, ValidationFailed
 from twinkit.model.interface import Interface, ModelRegistry
-from twinkit.model.loading import interfaces_from_json
 from twinkit.model.time import Clock, SystemClock
 from twinkit.query.predicate import install as install_query_language
 from twinkit.query.predicate import predicate_for
@@ -29,36 +29,6 @@ from twinkit.storage.memory import MemoryStore
 from twinkit.storage.ports import Batch, Store
 from twinkit.storage.sqlite import SQLiteStore
 from twinkit.twins.engine import Twins
-
-
-class ModelInvalid(ValidationFailed):
-    """DTDL validation failed: every error, each with its validationID and JSON pointer."""
-
-    code = "model_invalid"
-
-    def __init__(self, errors: list[ParsingError], *, many: bool) -> None:
-        self.errors = [
-            {
-                "validationID": e.validation_id,
-                "message": e.message,
-                "path": self._pointer(e, many),
-            }
-            for e in errors
-        ]
-        first = self.errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"{first['message']} [{first['validationID']}]{more}", first["path"])
-
-    @staticmethod
-    def _pointer(error: ParsingError, many: bool) -> str:
-        if many and isinstance(error.document, int):
-            return f"/{error.document}{error.path}"
-        return error.path
-
-    def to_json(self) -> dict[str, Any]:
-        body = super().to_json()
-        body["error"]["errors"] = self.errors
-        return body
 
 
 class Models:
@@ -75,13 +45,9 @@ class Models:
         The full DTDL v2/v3 validator checks them; references to models the platform
         already knows resolve against those.
         """
-        documents = document if isinstance(document, list) else [document]
-        if not documents:
+        if document == []:
             raise ValidationFailed("no Interface in the document", "")
-        result = parse(documents, resolver=self._known_documents)
-        if not result.ok:
-            raise ModelInvalid(result.errors, many=isinstance(document, list))
-        interfaces = result.interfaces
+        interfaces = dtdl.interfaces(document, resolver=self._known_documents)
         for index, interface in enumerate(interfaces):
             if interface.id in self._registry:
                 path = f"/{index}/@id" if isinstance(document, list) else "/@id"
@@ -154,14 +120,8 @@ class Platform:
 
     async def start(self) -> None:
         await self.store.open()
-        documents = await self.store.load_models()
-        stored = parse(documents)
-        # Every stored model passed the validator when it was added; the lenient loader
-        # is only a fallback for documents an older version stored.
-        if stored.ok:
-            self.registry.add(stored.interfaces)
-        else:
-            self.registry.add(i for d in documents for i in interfaces_from_json(d))
+        # every stored model passed the validator when it was added
+        self.registry.add(dtdl.interfaces(await self.store.load_models()))
         install_query_language(self.registry)
         self.twins.conditions = partial(predicate_for, registry=self.registry)
         await self.twins.start()

@@ -10,8 +10,8 @@ from tests.access.conftest import ADMIN_POLICY, PEOPLE, AppMaker, realm
 from twinkit.access.evaluator import Evaluator
 from twinkit.access.policy import Permission, load_policies
 from twinkit.access.principal import Principal
+from twinkit.dtdl import interfaces as interfaces_from_json
 from twinkit.model.interface import ModelRegistry
-from twinkit.model.loading import interfaces_from_json
 
 
 def interface(dtmi: str, extends: str | None = None) -> dict[str, Any]:
@@ -44,7 +44,7 @@ PUMP_READERS = {
 
 def test_model_scope_follows_extends_transitively() -> None:
     registry = ModelRegistry()
-    registry.add(i for doc in MODELS for i in interfaces_from_json(doc))
+    registry.add(interfaces_from_json(list(MODELS)))
     ev = Evaluator(load_policies([PUMP_READERS]), registry=registry)
     alice = Principal.of("user:alice")
     for model in (PUMP, HEAT_PUMP, BIG_HEAT_PUMP):

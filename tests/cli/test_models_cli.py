@@ -76,7 +76,7 @@ def test_import_into_a_db_file_is_idempotent(tmp_path: Path) -> None:
 
 
 async def test_platform_refuses_invalid_dtdl_with_every_error_located() -> None:
-    from twinkit.platform import ModelInvalid
+    from twinkit.dtdl import ModelInvalid
 
     async with Platform.open() as tk:
         with pytest.raises(ModelInvalid) as caught:

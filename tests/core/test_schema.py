@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from twinkit import ValidationFailed
+from twinkit.dtdl import interfaces as interfaces_from_json
 from twinkit.model.interface import ModelRegistry
-from twinkit.model.loading import interfaces_from_json
 from twinkit.model.schema import (
     ArraySchema,
     EnumSchema,
@@ -117,17 +117,15 @@ def test_loader_resolves_named_schemas_extends_and_components() -> None:
 
 
 def test_registry_refuses_unknown_bases_and_cycles_all_or_nothing() -> None:
+    from twinkit.model.interface import Interface
+
     registry = ModelRegistry()
     loop = [
-        {"@id": "dtmi:x:A;1", "@type": "Interface", "extends": "dtmi:x:B;1"},
-        {"@id": "dtmi:x:B;1", "@type": "Interface", "extends": "dtmi:x:A;1"},
+        Interface("dtmi:x:A;1", extends=("dtmi:x:B;1",)),
+        Interface("dtmi:x:B;1", extends=("dtmi:x:A;1",)),
     ]
     with pytest.raises(ValidationFailed, match="cycle"):
-        registry.add(interfaces_from_json(loop))
+        registry.add(loop)
     with pytest.raises(ValidationFailed, match="not known"):
-        registry.add(
-            interfaces_from_json(
-                {"@id": "dtmi:x:C;1", "@type": "Interface", "extends": "dtmi:x:Nope;1"}
-            )
-        )
+        registry.add([Interface("dtmi:x:C;1", extends=("dtmi:x:Nope;1",))])
     assert len(registry) == 0

@@ -13,11 +13,13 @@ from .cases import V2, interface, prop, telemetry
 def test_public_names_are_pinned() -> None:
     assert sorted(dtdl.__all__) == [
         "ExportError",
+        "ModelInvalid",
         "ParseOptions",
         "ParseResult",
         "ParsingError",
         "Resolver",
         "format_error",
+        "interfaces",
         "load_paths",
         "parse",
         "to_json",
@@ -134,3 +136,15 @@ def test_undefined_extensions_follow_the_option() -> None:
     assert [e.short_name() for e in strict.errors] == ["unresolvableContextSpecifier"]
     flags = ParseOptions.from_flags(["DisallowUndefinedExtensions"])
     assert flags.allow_undefined_extensions is False
+
+
+def test_interfaces_raises_one_error_listing_every_problem() -> None:
+    import pytest
+
+    good = interface(contents=[prop("speed")])
+    bad = interface("dtmi:test:Bad;1", contents=[{"@type": "Property", "name": "x"}])
+    assert [i.contents[0].name for i in dtdl.interfaces(good)] == ["speed"]
+    with pytest.raises(dtdl.ModelInvalid) as caught:
+        dtdl.interfaces([good, bad])
+    assert caught.value.path.startswith("/1/contents/0")
+    assert caught.value.to_json()["error"]["errors"][0]["validationID"].startswith("dtmi:dtdl:")

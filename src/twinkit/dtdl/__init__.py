@@ -11,18 +11,20 @@
 (True, 'speed')
 """
 
-from twinkit.dtdl.errors import ParsingError, format_error
+from twinkit.dtdl.errors import ModelInvalid, ParsingError, format_error
 from twinkit.dtdl.export import ExportError, to_json
 from twinkit.dtdl.loading import load_paths
-from twinkit.dtdl.parsing import ParseOptions, ParseResult, Resolver, parse
+from twinkit.dtdl.parsing import ParseOptions, ParseResult, Resolver, interfaces, parse
 
 __all__ = [
     "ExportError",
+    "ModelInvalid",
     "ParseOptions",
     "ParseResult",
     "ParsingError",
     "Resolver",
     "format_error",
+    "interfaces",
     "load_paths",
     "parse",
     "to_json",

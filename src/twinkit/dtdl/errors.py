@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from twinkit.model.errors import ValidationFailed
+
 PREFIX = "dtmi:dtdl:parsingError:"
 
 
@@ -33,3 +35,33 @@ class ParsingError:
 def format_error(error: ParsingError) -> str:
     """The one-line form the CLI prints: ``<validationID> <file>#<json-pointer>: <message>``."""
     return f"{error.validation_id} {error.document}#{error.path}: {error.message}"
+
+
+class ModelInvalid(ValidationFailed):
+    """DTDL validation failed: every error, each with its validationID and JSON pointer."""
+
+    code = "model_invalid"
+
+    def __init__(self, errors: list[ParsingError], *, many: bool) -> None:
+        self.errors = [
+            {
+                "validationID": e.validation_id,
+                "message": e.message,
+                "path": self._pointer(e, many),
+            }
+            for e in errors
+        ]
+        first = self.errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{first['message']} [{first['validationID']}]{more}", first["path"])
+
+    @staticmethod
+    def _pointer(error: ParsingError, many: bool) -> str:
+        if many and isinstance(error.document, int):
+            return f"/{error.document}{error.path}"
+        return error.path
+
+    def to_json(self) -> dict[str, Any]:
+        body = super().to_json()
+        body["error"]["errors"] = self.errors
+        return body

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twinkit.dtdl.building import build_interfaces
-from twinkit.dtdl.errors import ParsingError
+from twinkit.dtdl.errors import ModelInvalid, ParsingError
 from twinkit.dtdl.semantics import Semantics
 from twinkit.dtdl.walker import Walker
 from twinkit.model.interface import Interface
@@ -93,6 +93,16 @@ def parse(
         return ParseResult([], errors, unresolved)
     roots = [r for r in walker.roots if r.document in _own(names, len(documents))]
     return ParseResult(build_interfaces(roots, semantics.by_id), [], [])
+
+
+def interfaces(documents: Any, *, resolver: Resolver | None = None) -> list[Interface]:
+    """The Interfaces of one DTDL document or an array of them; raises :class:`ModelInvalid`
+    (a 400-class error listing every problem with its JSON pointer) when any is invalid."""
+    many = isinstance(documents, list)
+    result = parse(documents if many else [documents], resolver=resolver)
+    if not result.ok:
+        raise ModelInvalid(result.errors, many=many)
+    return result.interfaces
 
 
 def _resolve(walker: Walker, resolver: Resolver | None, first_extra: int) -> Semantics:

@@ -1,7 +1,6 @@
 """DTDL Interfaces and their contents as frozen objects, and a registry that resolves ``extends``.
 
-These are what the engine uses; the DTDL parser (``twinkit.dtdl``) and the lenient
-loader (:mod:`twinkit.model.loading`) both produce them.
+These are what the engine uses; the DTDL parser (``twinkit.dtdl``) produces them.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from uuid import uuid4
 
 import orjson
 
+from twinkit.dtdl import interfaces as dtdl_interfaces
 from twinkit.ingest.broker_url import BrokerAddress, parse_broker_url
 from twinkit.ingest.mqtt import Message, MqttLink
 from twinkit.ingest.topics import (
@@ -38,7 +39,6 @@ from twinkit.ingest.topics import (
 )
 from twinkit.model.errors import ValidationFailed
 from twinkit.model.interface import ModelRegistry, ResolvedInterface
-from twinkit.model.loading import interfaces_from_json
 from twinkit.model.time import format_time
 from twinkit.platform import Platform
 from twinkit.simulation.behaviour import Reading, reading_for, value_for
@@ -212,7 +212,7 @@ def load_model(path: str | None) -> ResolvedInterface:
     if path is None:
         from twinkit.demo.fleet import DEMO_MODELS, PUMP
 
-        registry = ModelRegistry(interfaces_from_json(DEMO_MODELS))
+        registry = ModelRegistry(dtdl_interfaces(DEMO_MODELS))
         return registry.resolve(PUMP)
     try:
         document = orjson.loads(Path(path).read_bytes())
@@ -220,7 +220,7 @@ def load_model(path: str | None) -> ResolvedInterface:
         raise ValidationFailed(f"cannot read {path}: {exc.strerror}", "/model") from None
     except orjson.JSONDecodeError as exc:
         raise ValidationFailed(f"{path} is not JSON: {exc}", "/model") from None
-    interfaces = interfaces_from_json(document)
+    interfaces = dtdl_interfaces(document)
     if not interfaces:
         raise ValidationFailed(f"{path} holds no DTDL Interface", "/model")
     registry = ModelRegistry(interfaces)
