@@ -21,6 +21,7 @@ import os
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -249,7 +250,12 @@ async def main() -> None:
     parser.add_argument("--idle", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--idle-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.idle_only:  # in a fresh process, so memory freed by other steps cannot hide growth
+        with tempfile.TemporaryDirectory() as tmp:
+            print(await idle_twins(Path(tmp) / "idle.db", args.idle))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         rows = [
@@ -265,7 +271,16 @@ async def main() -> None:
             f" | ratio {ours / bare:.1%} (target >= 100k values/s and >= 15%)"
         )
 
-        per_twin = await idle_twins(root / "idle.db", args.idle)
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--idle-only",
+            "--idle",
+            str(args.idle),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await child.communicate()
+        per_twin = float(out.decode().strip().splitlines()[-1])
         print(
             f"memory: {per_twin:,.0f} bytes RSS per idle twin over {args.idle:,} twins"
             " (target <= 2048)"
