@@ -9,6 +9,7 @@ clustered by (series, start time) so a range read is one index walk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -84,6 +85,8 @@ class SQLiteStore:
         self._reader_pool = ThreadPoolExecutor(1, thread_name_prefix="twinkit-sqlite-r")
         self._local = threading.local()
         self._series_ids: dict[tuple[str, str], int] = {}
+        self._stop_checkpoints = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -110,6 +113,9 @@ class SQLiteStore:
             if mode != "wal":
                 raise StoreUnavailable(f"cannot put {self.path} in WAL mode (got {mode})")
             conn.execute("PRAGMA synchronous=FULL")
+            # Checkpoints run on their own thread (below): done inside a commit, copying the
+            # WAL back and fsyncing the file stalled that commit, and every write waiting on it.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             conn.executescript(SCHEMA)
             for sid, twin, path in conn.execute("SELECT id, twin, path FROM series"):
                 self._series_ids[(twin, path)] = sid
@@ -118,12 +124,34 @@ class SQLiteStore:
             await self._write(setup)
         except sqlite3.DatabaseError as exc:
             raise StoreUnavailable(f"cannot open database {self.path}: {exc}") from None
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="twinkit-sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self, every: float = 1.0) -> None:
+        conn = _connect(self.path)
+        try:
+            while not self._stop_checkpoints.wait(every):
+                with contextlib.suppress(sqlite3.OperationalError):  # busy: next round
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
     async def close(self) -> None:
         def shut(conn: sqlite3.Connection) -> None:
             conn.close()
             self._local.conn = None
 
+        self._stop_checkpoints.set()
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.join)
+
+        def final_checkpoint(conn: sqlite3.Connection) -> None:
+            with contextlib.suppress(sqlite3.OperationalError):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        await self._write(final_checkpoint)
         await self._write(shut)
         await self._read(shut)
         self._writer_pool.shutdown()
