@@ -127,8 +127,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSer
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip(f"no Chromium at {CHROMIUM} (run scripts/system-packages.sh)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/system-packages.sh (make test does)")
+    import playwright.sync_api as sync_api
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         yield chromium
