@@ -79,7 +79,7 @@ async def test_a_storage_failure_is_not_acknowledged(tk: Platform) -> None:
     async def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    tk.twins.telemetry = broken  # type: ignore[method-assign,assignment]
+    tk.twins.telemetry_batch = broken  # type: ignore[method-assign,assignment]
     feed(ingest, message("twinkit/p1/telemetry", {"t": 1}, mid=9))
     await settle(ingest)
     assert acked == []  # the broker will redeliver it after the next reconnect

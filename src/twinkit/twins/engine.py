@@ -176,16 +176,17 @@ class Twins:
 
     async def telemetry_batch(
         self,
-        items: Sequence[tuple[str, Any, datetime | None]],
+        items: Sequence[tuple[str, Any, datetime | None] | Message],
         *,
         context: Context | None = None,
     ) -> list[TwinState | TwinkitError]:
-        """Apply many telemetry messages (``(twin, values, at)``) in one group commit.
+        """Apply many telemetry messages (``(twin, values, at)``, optionally with a fourth
+        element, that message's own context) in one group commit.
 
         Each item succeeds or fails on its own; the result list matches ``items``
         (a state, or the error that refused the item). Per twin, items apply in order.
         """
-        twins = {t for t, _, _ in items}
+        twins = {item[0] for item in items}
         if len(twins) > self._cache_size // 2:
             half = len(items) // 2
             first = await self.telemetry_batch(items[:half], context=context)
@@ -198,7 +199,9 @@ class Twins:
         batch = Batch()
         results: list[TwinState | TwinkitError] = []
         touched: list[str] = []
-        for index, (twin, values, at) in enumerate(items):
+        for index, item in enumerate(items):
+            twin, values, at = item[0], item[1], item[2]
+            own: Context = item[3] if len(item) > 3 else context
             state = self._cached(twin)
             try:
                 if not state.exists:
@@ -214,7 +217,7 @@ class Twins:
             if at is not None:
                 data["at"] = format_time(at)
             steps = [(EventKind.TELEMETRY_RECEIVED, data)]
-            results.append(self._fold_into(batch, state, steps, context, now=now))
+            results.append(self._fold_into(batch, state, steps, own, now=now))
             touched.append(twin)
         if touched:
             await self._settle(touched, self._committer.stage(batch))
@@ -419,6 +422,10 @@ class Twins:
                     self._pending[twin] = left
                 else:
                     self._pending.pop(twin, None)
+
+
+Message = tuple[str, Any, "datetime | None", Context]
+"""A telemetry message with its own context: ``(twin, values, at, context)``."""
 
 
 def _check_id(twin: Any, path: str = "/id") -> None:
