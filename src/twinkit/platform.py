@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from twinkit.model.errors import Conflict, NotFound, ValidationFailed
 from twinkit.model.interface import Interface, ModelRegistry
 from twinkit.model.time import Clock, SystemClock
 from twinkit.query.predicate import install as install_query_language
-from twinkit.query.predicate import predicate_for
 from twinkit.storage.group_commit import GroupCommitter
 from twinkit.storage.memory import MemoryStore
 from twinkit.storage.ports import Batch, Store
@@ -123,7 +121,6 @@ class Platform:
         # every stored model passed the validator when it was added
         self.registry.add(dtdl.interfaces(await self.store.load_models()))
         install_query_language(self.registry)
-        self.twins.conditions = partial(predicate_for, registry=self.registry)
         await self.twins.start()
         await self.history.recover()
         self._committer.start()

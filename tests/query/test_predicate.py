@@ -10,7 +10,6 @@ import pytest
 from twinkit import Platform, PreconditionFailed, ValidationFailed
 from twinkit.query import install
 from twinkit.query.predicate import predicate_for
-from twinkit.twins import conditions
 
 DOC: dict[str, Any] = {
     "id": "pump-1",
@@ -60,7 +59,7 @@ def test_bad_predicates_are_400s() -> None:
 @pytest.fixture
 def installed() -> Iterator[None]:
     yield
-    conditions.use_compiler(conditions.simple_compiler)
+    install(None)
 
 
 MODELS = [

@@ -54,13 +54,8 @@ def compile_predicate(text: str) -> Predicate:
 
 
 def install(registry: ModelRegistry | None = None) -> None:
-    """Make this grammar the engine's condition language (the platform calls it at start).
-
-    The condition hook takes only the text, so the registry is process-wide: the
-    most recently started platform's models answer ``IS_OF_MODEL`` in conditions.
-    """
+    """Set the registry :func:`compile_predicate` resolves ``IS_OF_MODEL`` in (process-wide;
+    the platform calls it at start). Conditional writes do not need it: each platform's
+    engine compiles its conditions with :func:`predicate_for` and its own registry."""
     global _registry
-    from twinkit.twins.conditions import use_compiler
-
     _registry = registry
-    use_compiler(compile_predicate)

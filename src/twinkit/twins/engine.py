@@ -27,10 +27,10 @@ from twinkit.model.errors import (
 from twinkit.model.events import Context, Event, EventKind
 from twinkit.model.interface import SCHEMALESS, ModelRegistry, ResolvedInterface
 from twinkit.model.time import Clock, format_time
+from twinkit.query.predicate import predicate_for
 from twinkit.storage.group_commit import GroupCommitter
 from twinkit.storage.ports import Batch, Store
 from twinkit.twins import contract
-from twinkit.twins.conditions import Compiler, compile_condition
 from twinkit.twins.state import TwinState, apply
 
 SNAPSHOT_EVERY = 64
@@ -56,8 +56,6 @@ class Twins:
         self._pending: dict[str, int] = {}
         self._loading: dict[str, asyncio.Future[None]] = {}
         self._seq = 0
-        self.conditions: Compiler = compile_condition
-        """The predicate language of conditional writes (the platform installs its query's)."""
 
     async def start(self) -> None:
         self._seq = await self._store.last_seq()
@@ -135,7 +133,8 @@ class Twins:
         """Apply a merge patch or JSON Patch to ``reported`` or ``desired``."""
         if section not in ("reported", "desired"):
             raise ValidationFailed("only reported and desired can be patched", "/section")
-        predicate = self.conditions(condition) if condition else None
+        # conditions are the query language's WHERE, with this platform's models
+        predicate = predicate_for(condition, self._registry) if condition else None
         await self._ensure_cached(twin)
         state = self._cached(twin)
         if not state.exists:
