@@ -82,6 +82,7 @@ class SeriesBuffer:
         self.max_age = max_age
         self.max_points = max_points
         self.generation = 0
+        self._known: dict[str, set[str]] = {}  # every path ever buffered, per twin
 
     def add(
         self, events: Iterable[Event], now: float = 0.0, flushed: dict[SeriesKey, int] | None = None
@@ -102,6 +103,7 @@ class SeriesBuffer:
                     if run is None:
                         run = runs[key] = _Run(now)
                         run.first_seq = seq
+                        self._known.setdefault(key[0], set()).add(key[1])
                     run.times.append(moment)
                     run.values.append(value)
                     run.last_seq = seq
@@ -117,6 +119,7 @@ class SeriesBuffer:
                     if run is None:
                         run = runs[key] = _Run(now)
                         run.first_seq = seq
+                        self._known.setdefault(key[0], set()).add(key[1])
                     run.times.append(moment)
                     run.values.append(value)
                     run.last_seq = seq
@@ -193,5 +196,5 @@ class SeriesBuffer:
         return Block(twin, path, [times[i] for i in keep], [values[i] for i in keep])
 
     def paths(self, twin: str) -> set[str]:
-        keys = set(self._runs) | set(self._inflight)
-        return {p for (t, p) in keys if t == twin}
+        """The series this buffer has seen for ``twin`` (their points may be written by now)."""
+        return set(self._known.get(twin, ()))

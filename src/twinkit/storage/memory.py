@@ -20,6 +20,7 @@ class MemoryStore:
         self._all_events: list[Event] = []
         self._snapshots: dict[str, list[TwinState]] = defaultdict(list)
         self._series: dict[tuple[str, str], list[Block]] = defaultdict(list)
+        self._twin_paths: dict[str, set[str]] = defaultdict(set)
         self._watermark = 0
         self._marks: dict[tuple[str, str], int] = {}
         self._models: dict[str, dict[str, Any]] = {}
@@ -44,6 +45,7 @@ class MemoryStore:
             self._snapshots[snap.id].append(snap)
         for block in batch.blocks:
             self._series[(block.twin, block.path)].append(block)
+            self._twin_paths[block.twin].add(block.path)
         self._marks.update(batch.series_marks)
         if batch.series_watermark is not None:
             self._watermark = batch.series_watermark
@@ -94,7 +96,7 @@ class MemoryStore:
         return chosen[:limit] if limit is not None else chosen
 
     async def events_since(self, seq: int, *, limit: int = 10_000) -> list[Event]:
-        index = bisect.bisect_right([e.seq for e in self._all_events], seq)
+        index = bisect.bisect_right(self._all_events, seq, key=lambda e: e.seq)
         return self._all_events[index : index + limit]
 
     async def last_seq(self) -> int:
@@ -126,7 +128,7 @@ class MemoryStore:
         ]
 
     async def series_paths(self, twin: str) -> list[str]:
-        return sorted(p for (t, p) in self._series if t == twin)
+        return sorted(self._twin_paths.get(twin, ()))
 
     async def series_watermark(self) -> int:
         return self._watermark

@@ -85,6 +85,7 @@ class SQLiteStore:
         self._reader_pool = ThreadPoolExecutor(1, thread_name_prefix="twinkit-sqlite-r")
         self._local = threading.local()
         self._series_ids: dict[tuple[str, str], int] = {}
+        self._twin_paths: dict[str, set[str]] = {}  # so a twin's series are found without a scan
         self._stop_checkpoints = threading.Event()
         self._checkpointer: threading.Thread | None = None
 
@@ -119,6 +120,7 @@ class SQLiteStore:
             conn.executescript(SCHEMA)
             for sid, twin, path in conn.execute("SELECT id, twin, path FROM series"):
                 self._series_ids[(twin, path)] = sid
+                self._twin_paths.setdefault(twin, set()).add(path)
 
         try:
             await self._write(setup)
@@ -269,6 +271,7 @@ class SQLiteStore:
             conn.execute("INSERT OR IGNORE INTO series(twin, path) VALUES (?,?)", key)
             sid = conn.execute("SELECT id FROM series WHERE twin=? AND path=?", key).fetchone()[0]
             self._series_ids[key] = sid
+            self._twin_paths.setdefault(twin, set()).add(path)
         return sid
 
     # -- twins ----------------------------------------------------------------------------
@@ -404,7 +407,7 @@ class SQLiteStore:
         return await self._read(read)
 
     async def series_paths(self, twin: str) -> list[str]:
-        return sorted(p for (t, p) in self._series_ids if t == twin)
+        return sorted(self._twin_paths.get(twin, ()))
 
     async def series_watermark(self) -> int:
         def read(conn: sqlite3.Connection) -> int:

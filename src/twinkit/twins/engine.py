@@ -287,10 +287,8 @@ class Twins:
     async def delete_relationship(
         self, twin: str, rel_id: str, *, context: Context | None = None
     ) -> None:
-        await self.get_relationship(twin, rel_id)
+        await self.get_relationship(twin, rel_id)  # raises NotFound; leaves the twin cached
         state = self._cached(twin)
-        if rel_id not in state.relationships:
-            raise NotFound(f"twin {twin!r} has no relationship {rel_id!r}", "/relationship_id")
         await self._commit_cached(
             state, [(EventKind.RELATIONSHIP_REMOVED, {"id": rel_id})], context
         )
