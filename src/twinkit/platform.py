@@ -18,7 +18,7 @@ from twinkit.bus import Bus
 from twinkit.dtdl import ExportError, to_json
 from twinkit.history.journal import Journal
 from twinkit.history.timeseries import History
-from twinkit.model.errors import Conflict, NotFound, ValidationFailed
+from twinkit.model.errors import Conflict, ValidationFailed
 from twinkit.model.interface import Interface, ModelRegistry
 from twinkit.model.time import Clock, SystemClock
 from twinkit.query.predicate import install as install_query_language
@@ -139,16 +139,19 @@ class Platform:
         await self._committer.flush()
 
     async def enforce_retention(self) -> int:
-        models: dict[str, str | None] = {}
-        after = ""
-        while page := await self.store.twin_ids(after=after, limit=1000):
-            for twin in page:
-                try:
-                    models[twin] = (await self.twins.get(twin)).model
-                except NotFound:
-                    continue
-            after = page[-1]
+        """Apply the history retention rules; returns how many points were dropped."""
+        models: dict[str, str | None] = {t: None for t in await self._twin_ids(None)}
+        for model in {r.model for r in self.history.retention if r.model is not None}:
+            models.update(dict.fromkeys(await self._twin_ids(model), model))
         return await self.history.enforce_retention(models)
+
+    async def _twin_ids(self, model: str | None) -> list[str]:
+        ids: list[str] = []
+        while page := await self.store.twin_ids(
+            model=model, after=ids[-1] if ids else "", limit=1000
+        ):
+            ids += page
+        return ids
 
     def _committed(self, batch: Batch) -> None:
         if batch.events:

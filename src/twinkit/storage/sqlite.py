@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ import orjson
 
 from twinkit.model.errors import TwinkitError
 from twinkit.model.events import Event, EventKind
+from twinkit.model.time import parse_time
 from twinkit.storage.ports import Batch, Block
 from twinkit.twins.state import TwinState
 
@@ -509,8 +511,6 @@ def _event(body: bytes) -> Event:
 
 
 def _stamp(iso: str | None) -> float:
-    from twinkit.model.time import parse_time
-
     return parse_time(iso).timestamp() if iso else 0.0
 
 
@@ -528,8 +528,6 @@ def _snapshot_state(body: bytes) -> TwinState:
     raw = orjson.loads(body)
     state = TwinState.from_document(raw["document"], raw["relationships"])
     if not raw["exists"]:
-        from dataclasses import replace
-
         state = replace(state, exists=False)
     return state
 
