@@ -59,7 +59,7 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     mqtt: str | None = None
-    broker_port: int = 1883
+    broker_port: int = DEFAULT_BROKER_PORT
     no_mqtt: bool = False
     auth: str | None = None
     rules: str | None = None
