@@ -123,7 +123,11 @@ async def test_python_rules_can_be_dry_run(tk: Platform, clock: FrozenClock) -> 
         windows={"telemetry.temperature": "1m"},
     )
     firings = (await dry_run(tk, rule, "p1")).firings
-    assert [f.at for f in firings] == [T0 + timedelta(seconds=60)]
+    # fires with the 40; clears at 90 s, with no new value, when the 20 leaves the minute
+    assert [(f.transition, f.at) for f in firings] == [
+        ("fired", T0 + timedelta(seconds=60)),
+        ("cleared", T0 + timedelta(seconds=90)),
+    ]
 
 
 async def test_an_unknown_twin_is_not_found(tk: Platform) -> None:

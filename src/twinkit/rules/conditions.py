@@ -7,8 +7,9 @@ TL;DR::
     condition.holds(doc, {"$rule_0": 83.5})
 
 The text is parsed by the query package's lark grammar (which already reads function calls).
-Every window call (``avg/min/max/sum/count/rate/delta(path, 'span')``) and related-twin call
-(``related('feeds', reported.level[, 'max'])``, ``incoming('contains', temp[, 'avg'])``) is
+Every window call (``avg/min/max/sum/count/rate/delta(path, 'span')``), related-twin call
+(``related('feeds', reported.level[, 'max'])``, ``incoming('contains', temp[, 'avg'])``) and
+age call (``age(telemetry.temp) > '5m'``: seconds since the value last arrived) is
 replaced by a synthetic path ``telemetry.$rule_<n>``; the rewritten expression is printed back as
 plain predicate text and compiled by :func:`twinkit.query.compile_predicate`. So rule conditions
 mean exactly what a query's WHERE means, and the rule engine only has to compute the values of
@@ -28,6 +29,7 @@ from twinkit.query import ast, compile_predicate, parse_predicate
 
 WINDOW_FUNCTIONS = ("avg", "min", "max", "sum", "count", "rate", "delta")
 RELATED_FUNCTIONS = ("related", "incoming")
+AGE_FUNCTION = "age"
 RELATED_AGGREGATES = ("max", "min", "avg", "sum", "count")
 SERIES_SECTIONS = ("telemetry", "reported", "desired", "analytics")
 _DOC_SECTIONS = ("reported", "desired", "delta", "telemetry", "analytics")
@@ -60,6 +62,18 @@ class RelatedCall:
 
 
 @dataclass(frozen=True, slots=True)
+class AgeCall:
+    """``age(path)``: seconds since ``path`` (or, for a bare section, any of its values) last
+    arrived, from the twin's metadata; ``thresholds`` are the constants it is compared with,
+    the moments at which the passing of time alone flips the comparison."""
+
+    slot: str
+    path: tuple[str, ...]  # ("telemetry", "temp"), or ("telemetry",) for any telemetry value
+    thresholds: tuple[float, ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Condition:
     """A compiled rule condition; ``holds`` is pure and cheap."""
 
@@ -69,6 +83,7 @@ class Condition:
     paths: tuple[tuple[str, ...], ...]  # plain document paths, reported as the cause's values
     predicate: Callable[[dict[str, Any]], bool]
     aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (slot, document path) copied as is
+    ages: tuple[AgeCall, ...] = ()
 
     @property
     def longest_window(self) -> float:
@@ -94,8 +109,7 @@ class Condition:
             value = lookup(doc, path)
             if value is not _MISSING:
                 out[".".join(path)] = value
-        calls: tuple[WindowCall | RelatedCall, ...] = (*self.windows, *self.related)
-        for call in calls:
+        for call in calls(self):
             if call.slot in computed:
                 out[call.text] = computed[call.slot]
         return out
@@ -124,6 +138,7 @@ def compile_rule_condition(text: str, where: str = "/when") -> Condition:
         tuple(rewriter.paths),
         predicate,
         tuple(rewriter.aliases.items()),
+        rewriter.ages(),
     )
 
 
@@ -158,11 +173,19 @@ class _Rewriter:
         self.paths: list[tuple[str, ...]] = []
         self._slots: dict[ast.Call, str] = {}
         self.aliases: dict[str, tuple[str, ...]] = {}
+        self._ages: dict[str, tuple[tuple[str, ...], str]] = {}  # slot → (path, text)
+        self._thresholds: dict[str, set[float]] = {}
+
+    def ages(self) -> tuple[AgeCall, ...]:
+        return tuple(
+            AgeCall(slot, path, tuple(sorted(self._thresholds.get(slot, ()))), text)
+            for slot, (path, text) in self._ages.items()
+        )
 
     def rewrite(self, expr: ast.Expr) -> ast.Expr:
         if isinstance(expr, ast.Call):
             name = expr.name.lower()
-            if name in WINDOW_FUNCTIONS or name in RELATED_FUNCTIONS:
+            if name in WINDOW_FUNCTIONS or name in RELATED_FUNCTIONS or name == AGE_FUNCTION:
                 return ast.Path((SLOT_SECTION, self._slot(expr, name)))
             return ast.Call(expr.name, tuple(self.rewrite(a) for a in expr.args))
         if isinstance(expr, ast.Path):
@@ -177,7 +200,9 @@ class _Rewriter:
                 return ast.Path((SLOT_SECTION, slot))
             return expr
         if isinstance(expr, ast.Compare):
-            return ast.Compare(expr.op, self.rewrite(expr.left), self.rewrite(expr.right))
+            return self._age_compare(expr) or ast.Compare(
+                expr.op, self.rewrite(expr.left), self.rewrite(expr.right)
+            )
         if isinstance(expr, ast.InList):
             return ast.InList(self.rewrite(expr.operand), expr.values, expr.negated)
         if isinstance(expr, ast.And):
@@ -197,6 +222,8 @@ class _Rewriter:
         text = f"{name}({', '.join(to_text(a) for a in call.args)})"
         if name in WINDOW_FUNCTIONS:
             self.windows.append(self._window(call, name, slot, text))
+        elif name == AGE_FUNCTION:
+            self._ages[slot] = (self._age_path(call), text)
         else:
             self.related.append(self._related(call, name, slot, text))
         return slot
@@ -217,6 +244,45 @@ class _Rewriter:
         seconds = parse_duration(span.value, self.where).total_seconds()
         return WindowCall(slot, name, f"{path[0]}/{path[1]}", path[2:], seconds, text)
 
+    def _age_path(self, call: ast.Call) -> tuple[str, ...]:
+        usage = "age() takes one value or section, as in age(telemetry.temp) or age(telemetry)"
+        if len(call.args) != 1:
+            raise ValidationFailed(usage, self.where)
+        path = document_path(_path_of(call.args[0], AGE_FUNCTION, self.where))
+        if path[0] not in SERIES_SECTIONS:
+            raise ValidationFailed(usage, self.where)
+        return path[:2]  # metadata is kept per top-level value
+
+    def _age_compare(self, expr: ast.Compare) -> ast.Expr | None:
+        """``age(x) > '5m'`` → ``telemetry.$rule_n >= 300``, remembering 300 as a threshold.
+
+        The constant may be a duration text or seconds. Ages grow continuously, so a
+        comparison flips at the instant the age reaches the threshold: ``>`` is read as
+        ``>=`` and ``<=`` as ``<``, and the engine can judge the rule again exactly then.
+        """
+        flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+        call, other, op = expr.left, expr.right, expr.op
+        if not _is_age(call):
+            call, other, op = expr.right, expr.left, flipped.get(expr.op, expr.op)
+        if not isinstance(call, ast.Call) or not _is_age(call):
+            return None
+        if not isinstance(other, ast.Literal):
+            return None  # compared with another value: judged, but no timer can be derived
+        if op not in flipped:
+            raise ValidationFailed("age() is compared with <, <=, > or >=", self.where)
+        value = other.value
+        if isinstance(value, str):
+            seconds = parse_duration(value, self.where).total_seconds()
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            usage = "age() compares with a duration like '5m' or seconds"
+            raise ValidationFailed(usage, self.where)
+        slot = self._slot(call, AGE_FUNCTION)
+        self._thresholds.setdefault(slot, set()).add(seconds)
+        op = {">": ">=", "<=": "<"}.get(op, op)
+        return ast.Compare(op, ast.Path((SLOT_SECTION, slot)), ast.Literal(seconds))
+
     def _related(self, call: ast.Call, name: str, slot: str, text: str) -> RelatedCall:
         args = call.args
         usage = f"{name}('relationship', path[, 'max|min|avg|sum|count'])"
@@ -234,6 +300,10 @@ class _Rewriter:
         path = document_path(_path_of(args[1], name, self.where))
         direction = "out" if name == "related" else "in"
         return RelatedCall(slot, direction, rel.value, path, agg, text)
+
+
+def _is_age(expr: ast.Expr) -> bool:
+    return isinstance(expr, ast.Call) and expr.name.lower() == AGE_FUNCTION
 
 
 def _path_of(expr: ast.Expr, name: str, where: str) -> tuple[str, ...]:
@@ -278,6 +348,7 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def calls(condition: Condition) -> Iterator[WindowCall | RelatedCall]:
+def calls(condition: Condition) -> Iterator[WindowCall | RelatedCall | AgeCall]:
     yield from condition.windows
     yield from condition.related
+    yield from condition.ages

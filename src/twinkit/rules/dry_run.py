@@ -5,6 +5,11 @@ folds the twin's journal event by event, keeps the rule's windows from the repla
 applies the same ``for:`` timing as the live engine (:class:`twinkit.rules.tracking.Hold`) and
 lists every moment it would have fired or cleared, with the values it saw. Nothing is written
 and no action runs. Related twins are read as they were at each moment (as-of reads).
+
+Time-only transitions are replayed too: between two events the rule is judged at each of its
+deadlines (:func:`twinkit.rules.tracking.next_change`), as the live engine's timers do — a
+six-minute gap in a twin's telemetry fires ``age(telemetry.temp) > '5m'`` five minutes into
+the gap and clears it when the next value arrives.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from twinkit.rules.tracking import (
     concerns,
     event_inputs,
     judge,
+    next_change,
     rule_inputs,
     window_series,
 )
@@ -82,11 +88,16 @@ async def dry_run(
         break
     if replay.state.revision == 0:
         raise NotFound(f"twin {twin!r} has no journal", "/twin")
-    horizon = end.timestamp() if end is not None else platform.clock.now().timestamp()
-    await replay.timer(horizon)
+    # up to the end, or to now in the twin's own time
+    horizon = end.timestamp() if end is not None else _now(platform) - replay.lag
+    await replay.timers(horizon, inclusive=True)
     lo = start.timestamp() if start is not None else float("-inf")
     replay.report.firings = [f for f in replay.report.firings if f.at.timestamp() >= lo]
     return replay.report
+
+
+def _now(platform: Platform) -> float:
+    return platform.clock.now().timestamp()
 
 
 def _moment(event: Event) -> float:
@@ -107,11 +118,14 @@ class _Replay:
         self.windows = {series: SeriesWindow(keep) for series in window_series(rule)}
         self.report = DryRun(rule.id, twin)
         self.inputs = rule_inputs(rule)
+        self.deadline: float | None = None  # when time alone may change the rule's truth
+        self.lag = 0.0  # how far the twin's time trailed the clock at its last event
 
     async def feed(self, event: Event) -> None:
         self.report.events += 1
         now = _moment(event)
-        await self.timer(now)
+        await self.timers(now)
+        self.lag = event.at.timestamp() - now
         self.state = apply(self.state, event)
         for _, series, t, value in points_of(event):
             window = self.windows.get(series)
@@ -122,12 +136,17 @@ class _Replay:
                 await self.evaluate(now)
         elif not self.state.exists:
             self.hold = Hold()
+            self.deadline = None
 
-    async def timer(self, now: float) -> None:
-        """A pending ``for:`` that ran out before ``now`` fires when it ran out (as live)."""
-        due = self.hold.due(self.rule.hold)
-        if due is not None and due <= now and self.state.exists:
-            await self.evaluate(due)
+    async def timers(self, now: float, *, inclusive: bool = False) -> None:
+        """Judge at every deadline before ``now`` (a value arriving exactly at a deadline is
+        judged instead, as live, where the engine acts a grace after the deadline)."""
+        while (
+            self.deadline is not None
+            and (self.deadline < now or (inclusive and self.deadline == now))
+            and self.state.exists
+        ):
+            await self.evaluate(self.deadline)
 
     async def evaluate(self, now: float) -> None:
         self.report.evaluations += 1
@@ -136,8 +155,15 @@ class _Replay:
         async def related(call: RelatedCall) -> Any:
             return await self._related(state, call, now)
 
-        holds, values = await judge(self.rule, state.document(), self.windows, now, related)
+        doc = state.document()
+        holds, values = await judge(self.rule, doc, self.windows, now, related)
         transition = self.hold.step(holds, now, self.rule.hold)
+        moments = [
+            t
+            for t in (self.hold.due(self.rule.hold), next_change(self.rule, doc, self.windows, now))
+            if t is not None and t > now
+        ]
+        self.deadline = min(moments) if moments else None
         if transition is not None:
             at = datetime.fromtimestamp(now, UTC)
             self.report.firings.append(Firing(self.rule.id, state.id, at, transition, values()))

@@ -17,8 +17,16 @@ that event left it, and runs actions in tasks of their own.
 
 A rule *fires* when its condition starts to hold (after ``for``), and *clears* when it stops
 holding; nothing happens while it keeps holding, so one overheating pump
-is one alert, not one per sample. ``for`` completes on a timer too: a condition that became
-true and then saw no more samples still fires ``for`` later.
+is one alert, not one per sample.
+
+Time alone changes some rules: ``age(temp) > '5m'`` (no data for five minutes), a window whose
+points age out, a pending ``for: 2m``. After judging such a rule the engine arms a deadline in
+one heap shared by all twins (:mod:`twinkit.rules.schedule`) and the same background task
+judges the rule again then, at that exact moment. It acts ``grace`` seconds after a deadline
+so that a sample still in flight is judged first. On start (and when a timed rule is added)
+every twin's timed rules are judged once on the stored twin, which re-arms every deadline from
+the twin's metadata and windows; what had fired before a restart does not fire again (holds
+are saved on close, and a rule's open alert marks it as fired even after a crash).
 """
 
 from __future__ import annotations
@@ -26,9 +34,11 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import hashlib
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,18 +52,22 @@ from twinkit.model.events import Event, EventKind
 from twinkit.platform import Platform
 from twinkit.rules.actions import Actuator, CommandSender, Firing
 from twinkit.rules.alerts import Alerts
-from twinkit.rules.conditions import RelatedCall, is_missing, lookup
+from twinkit.rules.conditions import RelatedCall
+from twinkit.rules.related import dependents, related_value
 from twinkit.rules.rule import Check, Rule, parse_rule, python_rule
+from twinkit.rules.schedule import Schedule
 from twinkit.rules.tracking import (
     JUDGED,
     Hold,
     concerns,
     event_inputs,
     judge,
+    next_change,
     rule_inputs,
+    sample_lag,
     window_series,
 )
-from twinkit.rules.windows import SeriesWindow, aggregate
+from twinkit.rules.windows import SeriesWindow
 from twinkit.storage.ports import Batch
 from twinkit.twins.state import TwinState, apply
 
@@ -61,6 +75,17 @@ log = logging.getLogger(__name__)
 
 WATCHED = (*JUDGED, EventKind.TWIN_DELETED)
 RULES_KEY = ("$platform", "rules")  # where declared rules are kept (the detector_states table)
+HOLDS_KEY = ("$platform", "rule-holds")  # per rule and twin: since when it holds, fired or not
+_SEED_PAGE = 500
+
+
+@dataclass(slots=True)
+class _Seed:
+    """A pass over every twin judging ``rules`` (None: every timed rule and every rule with
+    a hold kept from before a restart), to arm their deadlines."""
+
+    rules: frozenset[str] | None
+    after: str = ""
 
 
 class RuleEngine:
@@ -74,8 +99,10 @@ class RuleEngine:
         http: httpx.AsyncClient | None = None,
         alerts: Alerts | None = None,
         tick: float = 1.0,
+        grace: float = 0.5,
         max_pending: int = 100_000,
         max_states: int = 50_000,
+        max_timers: int = 1_000_000,
         persist: bool = True,
     ) -> None:
         self.platform = platform
@@ -96,7 +123,13 @@ class RuleEngine:
         self._max_states = max_states
         self._neighbours: set[str] = set()  # twins whose related twins must be re-evaluated
         self._wake = asyncio.Event()
-        self._tick = tick
+        self._tick = tick  # the longest the background task sleeps without being woken
+        self._grace = grace
+        self._timers = Schedule(max_timers)
+        self._seeds: deque[_Seed] = deque()
+        self._saved: dict[str, Any] = {}  # holds saved by the previous run, by rule
+        self._judging = asyncio.Lock()
+        self._started = False
         self._max_pending = max_pending
         self._persist = persist
         self._task: asyncio.Task[None] | None = None
@@ -105,6 +138,7 @@ class RuleEngine:
         self._busy = False
         self.dropped = 0
         self.evaluations = 0
+        self.timer_evaluations = 0  # judgements made because a deadline came, not a value
         self.firings: list[Firing] = []  # the latest transitions, newest last (bounded)
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -118,6 +152,12 @@ class RuleEngine:
                     self._install(parse_rule(source))
                 except TwinkitError as exc:  # a stored rule the grammar no longer accepts
                     log.error("stored rule %r is skipped: %s", source.get("id"), exc)
+            raw = await self.platform.store.load_detector_state(*HOLDS_KEY)
+            self._saved = orjson.loads(raw) if raw else {}
+        for rule in self._rules.values():
+            self._restore(rule)
+        self._started = True
+        self._seeds.append(_Seed(None))
         kinds = [k.value for k in WATCHED]
         self._unsubscribe = self.platform.bus.subscribe(self._on_event, Filter.of(kinds=kinds))
         self._task = asyncio.create_task(self._run(), name="twinkit-rules")
@@ -131,18 +171,28 @@ class RuleEngine:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._persist and self._started:
+            await self._save_holds()
+        self._started = False
         await self.actuator.close()
         if self._own_alerts:
             self.alerts.close()
 
     async def settle(self) -> None:
-        """Wait until every change seen so far is evaluated and its actions have run."""
+        """Wait until every change seen so far is evaluated, every deadline the platform clock
+        has reached is judged (without the grace: nothing is in flight once flushed), and
+        their actions have run."""
         await self.platform.flush()
-        while self._pending or self._neighbours or self._busy or self._actions:
-            if self._actions:
-                await asyncio.gather(*list(self._actions), return_exceptions=True)
-            else:
+        while True:
+            if self._pending or self._neighbours or self._busy or self._seeds:
+                self._wake.set()
                 await asyncio.sleep(0.002)
+            elif self._actions:
+                await asyncio.gather(*list(self._actions), return_exceptions=True)
+            elif (due := self._timers.next_due()) is not None and due <= self._now():
+                await self.check_timers()
+            else:
+                return
             await self.platform.flush()
 
     # -- the rule set -------------------------------------------------------------------------
@@ -201,6 +251,7 @@ class RuleEngine:
         self._inputs.pop(rule_id, None)
         self._series.pop(rule_id, None)
         self._by_model.clear()
+        self._timers.disarm_rule(rule_id)
         for key in [k for k in self._holds if k[0] == rule_id]:
             hold = self._holds.pop(key)
             if hold.active and rule.alert is not None:
@@ -224,9 +275,41 @@ class RuleEngine:
         self._series[rule.id] = tuple(window_series(rule))
         self._by_model.clear()
         if old is not None:
+            self._timers.disarm_rule(rule.id)
             for key in [k for k in self._holds if k[0] == rule.id]:
                 self._holds[key].since = None  # a changed rule starts timing afresh
         self._recompute_keep()
+        if self._started:
+            if old is None:
+                self._restore(rule)
+            if rule.timed:  # arm its deadlines on the twins as they are now
+                self._seeds.append(_Seed(frozenset({rule.id})))
+                self._wake.set()
+
+    def _restore(self, rule: Rule) -> None:
+        """What ``rule`` had done before a restart: holds saved on close (if the rule is
+        unchanged), and its open alerts (so a crash does not raise them again)."""
+        saved = self._saved.pop(rule.id, None)
+        if isinstance(saved, dict) and saved.get("rule") == _fingerprint(rule):
+            for twin, (since, active) in saved.get("holds", {}).items():
+                self._holds[(rule.id, twin)] = Hold(since, bool(active))
+        alert = rule.alert
+        if alert is not None and alert.options.get("clear", "auto") == "auto":
+            for open_alert in self.alerts.list(source=rule.alert_source):
+                self._holds.setdefault((rule.id, open_alert["twin"]), Hold()).active = True
+
+    async def _save_holds(self) -> None:
+        saved: dict[str, Any] = {}
+        for (rule_id, twin), hold in self._holds.items():
+            rule = self._rules.get(rule_id)
+            if rule is None or (hold.since is None and not hold.active):
+                continue
+            entry = saved.setdefault(rule_id, {"rule": _fingerprint(rule), "holds": {}})
+            entry["holds"][twin] = [hold.since, hold.active]
+        await self.platform._committer.stage(
+            Batch(detector_states={HOLDS_KEY: orjson.dumps(saved)})
+        )
+        await self.platform.flush()
 
     def _recompute_keep(self) -> None:
         keep: dict[str, float] = {}
@@ -307,6 +390,7 @@ class RuleEngine:
         self._wake.set()
 
     def _forget(self, twin: str) -> None:
+        self._timers.disarm_twin(twin)
         self._states.pop(twin, None)
         self._windows = {k: w for k, w in self._windows.items() if k[0] != twin}
         self._holds = {k: h for k, h in self._holds.items() if k[1] != twin}
@@ -316,20 +400,31 @@ class RuleEngine:
 
     async def _run(self) -> None:
         while True:
+            timeout = 0.0 if self._seeds else self._tick
+            due = self._timers.next_due()
+            if due is not None:  # sleep until the next deadline (plus grace) at most
+                timeout = min(timeout, max(0.0, due + self._grace - self._now()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._tick)
+                await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
-            self._busy = True
-            try:
-                await self.evaluate_pending()
-                await self.check_timers()
-            except Exception:
-                log.exception("rule evaluation failed")
-            finally:
-                self._busy = False
+            async with self._judging:
+                self._busy = True
+                try:
+                    await self._evaluate_pending()
+                    await self._seed_page()
+                    await self._judge_due(self._now() - self._grace)
+                except Exception:
+                    log.exception("rule evaluation failed")
+                finally:
+                    self._busy = False
 
     async def evaluate_pending(self) -> None:
-        """Evaluate every change seen since the last call (the background task's work).
+        """Evaluate every change seen since the last call (the background task's work)."""
+        async with self._judging:
+            await self._evaluate_pending()
+
+    async def _evaluate_pending(self) -> None:
+        """Evaluate every change seen since the last call.
 
         Each event is evaluated on the twin exactly as that event left it (the engine folds
         the journal events itself), so a dip between two samples is never skipped, however
@@ -339,11 +434,12 @@ class RuleEngine:
             event, moment = self._pending.popleft()
             state = await self._state_after(event)
             if state is not None:
-                await self.evaluate_twin(event.twin, moment, state, event_inputs(event))
+                lag = event.at.timestamp() - moment  # the twin's time trails the clock by this
+                await self.evaluate_twin(event.twin, moment, state, event_inputs(event), lag=lag)
         while self._neighbours:
             changed, self._neighbours = self._neighbours, set()
             for twin in changed:
-                for other in await self._dependents(twin):
+                for other in await dependents(self.platform, self._rules.values(), twin):
                     await self.evaluate_twin(other, self._now())
 
     async def _state_after(self, event: Event) -> TwinState | None:
@@ -369,51 +465,39 @@ class RuleEngine:
             self._states.popitem(last=False)
 
     async def check_timers(self) -> None:
-        """Complete every ``for:`` that has run out by the platform clock (called each tick)."""
-        now = self._now()
-        due = {
-            twin
-            for (rule_id, twin), hold in self._holds.items()
-            if rule_id in self._rules
-            and (at := hold.due(self._rules[rule_id].hold)) is not None
-            and at <= now
-        }
-        for twin in due:
-            await self.evaluate_twin(twin, now)
+        """Judge every (rule, twin) whose deadline the platform clock has reached, at the
+        moment of its deadline. The background task does this by itself ``grace`` seconds
+        after each deadline; call it directly when driving a fake clock."""
+        async with self._judging:
+            await self._judge_due(self._now())
 
-    async def _dependents(self, twin: str) -> set[str]:
-        """Twins whose ``related()``/``incoming()`` read ``twin``."""
-        out_names = {
-            c.relationship
-            for r in self._rules.values()
-            if r.condition
-            for c in r.condition.related
-            if c.direction == "out"
-        }
-        in_names = {
-            c.relationship
-            for r in self._rules.values()
-            if r.condition
-            for c in r.condition.related
-            if c.direction == "in"
-        }
-        found: set[str] = set()
-        try:
-            if out_names:
-                found |= {
-                    r["source"]
-                    for r in await self.platform.twins.incoming(twin)
-                    if r["name"] in out_names
-                }
-            if in_names:
-                state = await self.platform.twins.get(twin)
-                found |= {
-                    r["target"] for r in state.relationships.values() if r["name"] in in_names
-                }
-        except NotFound:
-            pass
-        found.discard(twin)
-        return found
+    async def _judge_due(self, until: float) -> None:
+        for (rule_id, twin), at, lag in self._timers.take(until):
+            self.timer_evaluations += 1
+            state = self._states.get(twin)  # the twin as the engine last judged it
+            await self.evaluate_twin(twin, at, state, only=(rule_id,), lag=lag)
+
+    async def _seed_page(self) -> None:
+        """One page of the oldest seeding pass (one page per turn: events are not held up)."""
+        if not self._seeds:
+            return
+        seed = self._seeds[0]
+        page = await self.platform.twins.page(after=seed.after, limit=_SEED_PAGE)
+        if len(page) < _SEED_PAGE:
+            self._seeds.popleft()
+        else:
+            seed.after = page[-1].id
+        now = self._now()
+        for state in page:
+            rules = [
+                r.id
+                for r in self.rules_for(state.id, state.model)
+                if (r.timed or (r.id, state.id) in self._holds)
+                and (seed.rules is None or r.id in seed.rules)
+            ]
+            if rules:
+                lag = sample_lag(state.document())
+                await self.evaluate_twin(state.id, now - lag, state, only=rules, lag=lag)
 
     # -- evaluation ---------------------------------------------------------------------------
     async def evaluate_twin(
@@ -422,9 +506,14 @@ class RuleEngine:
         moment: float,
         state: TwinState | None = None,
         changed: frozenset[str] | None = None,
+        *,
+        only: Collection[str] | None = None,
+        lag: float = 0.0,
     ) -> None:
         """Judge the rules of ``twin`` at ``moment`` (on its current state unless given) that
-        read one of the ``changed`` values (all of them when None)."""
+        read one of the ``changed`` values (all of them when None), or the rules ``only``;
+        re-arm the deadlines of the timed ones (``lag``: how far the twin's time trails the
+        platform clock)."""
         if state is None:
             try:
                 state = await self.platform.twins.get(twin)
@@ -436,13 +525,15 @@ class RuleEngine:
             return
         doc: dict[str, Any] | None = None
         for rule in rules:
+            if only is not None and rule.id not in only:
+                continue
             if not concerns(self._inputs.get(rule.id), changed):
                 continue
             if doc is None:
                 doc = state.document()
             self.evaluations += 1
             try:
-                holds, values = await self._holds_now(rule, state, doc, moment)
+                holds, values, windows = await self._holds_now(rule, state, doc, moment)
             except Exception:
                 log.exception("rule %s failed on twin %s", rule.id, twin)
                 continue
@@ -450,6 +541,8 @@ class RuleEngine:
             if hold is None:
                 hold = self._holds[(rule.id, twin)] = Hold()
             transition = hold.step(holds, moment, rule.hold)
+            if rule.timed:
+                self._arm(rule, twin, hold, next_change(rule, doc, windows, moment), lag)
             if transition is None:
                 if not hold.active and hold.since is None:
                     self._holds.pop((rule.id, twin), None)
@@ -461,9 +554,13 @@ class RuleEngine:
             self._actions.add(task)
             task.add_done_callback(self._actions.discard)
 
+    def _arm(self, rule: Rule, twin: str, hold: Hold, change: float | None, lag: float) -> None:
+        moments = [t for t in (hold.due(rule.hold), change) if t is not None]
+        self._timers.arm((rule.id, twin), min(moments) if moments else None, lag)
+
     async def _holds_now(
         self, rule: Rule, state: TwinState, doc: dict[str, Any], now: float
-    ) -> tuple[bool, Callable[[], dict[str, Any]]]:
+    ) -> tuple[bool, Callable[[], dict[str, Any]], dict[str, SeriesWindow]]:
         windows: dict[str, SeriesWindow] = {}
         for name in self._series.get(rule.id, ()):
             window = self._windows.get((state.id, name))
@@ -472,9 +569,10 @@ class RuleEngine:
             windows[name] = window
 
         async def related(call: RelatedCall) -> Any:
-            return await self._related(state, call)
+            return await related_value(self.platform, state, call)
 
-        return await judge(rule, doc, windows, now, related)
+        holds, values = await judge(rule, doc, windows, now, related)
+        return holds, values, windows
 
     async def _window(self, twin: str, series: str, now: float) -> SeriesWindow:
         """The twin's window over ``series``, back-filled from history on first use."""
@@ -494,24 +592,8 @@ class RuleEngine:
             window.prepend(points)
         return window
 
-    async def _related(self, state: TwinState, call: RelatedCall) -> Any:
-        if call.direction == "out":
-            others = [
-                r["target"] for r in state.relationships.values() if r["name"] == call.relationship
-            ]
-        else:
-            others = [
-                r["source"]
-                for r in await self.platform.twins.incoming(state.id)
-                if r["name"] == call.relationship
-            ]
-        values = []
-        for other in others:
-            try:
-                doc = (await self.platform.twins.get(other)).document()
-            except NotFound:
-                continue
-            value = lookup(doc, call.path)
-            if not is_missing(value):
-                values.append(value)
-        return aggregate(call.agg, values)
+
+def _fingerprint(rule: Rule) -> str:
+    """Identifies a rule's definition: saved holds are only restored onto the same rule."""
+    text = orjson.dumps(rule.describe(), option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha1(text, usedforsecurity=False).hexdigest()[:16]

@@ -54,6 +54,17 @@ class Rule:
     def alert_source(self) -> str:
         return f"rule:{self.id}"
 
+    @property
+    def timed(self) -> bool:
+        """Whether time alone can change what the rule says (windows, ``age()``, ``for:``):
+        such rules are judged again on a timer, not only when a value arrives."""
+        condition = self.condition
+        return bool(
+            self.hold > 0
+            or self.windows
+            or (condition is not None and (condition.windows or condition.ages))
+        )
+
     def describe(self) -> dict[str, Any]:
         """The rule as the API shows it."""
         if self.source is not None:

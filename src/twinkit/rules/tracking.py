@@ -1,4 +1,5 @@
-"""The one piece of state a rule keeps per twin: since when it holds, and whether it fired.
+"""The one piece of state a rule keeps per twin: since when it holds, and whether it fired;
+judging a rule at a moment, and when it must be judged again if no new value arrives.
 
 Shared by the live engine and the dry-run, so a dry-run fires exactly when the engine would.
 """
@@ -6,14 +7,23 @@ Shared by the live engine and the dry-run, so a dry-run fires exactly when the e
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from twinkit.model.events import Event, EventKind
-from twinkit.model.time import format_time, parse_duration
-from twinkit.rules.conditions import RelatedCall, WindowCall, document_path, is_missing, lookup
+from twinkit.model.time import format_time, parse_duration, parse_time
+from twinkit.rules.conditions import (
+    AgeCall,
+    RelatedCall,
+    WindowCall,
+    document_path,
+    is_missing,
+    lookup,
+)
 from twinkit.rules.rule import Rule
 from twinkit.rules.windows import SeriesWindow, window_value
 
@@ -81,6 +91,10 @@ def rule_inputs(rule: Rule) -> frozenset[str] | None:
     if rule.check is not None or condition is None or condition.related:
         return None
     inputs = {w.series for w in condition.windows}
+    for age in condition.ages:
+        if len(age.path) < 2:
+            return None  # age(telemetry): any telemetry value
+        inputs.add(f"{age.path[0]}/{age.path[1]}")
     for path in condition.paths:
         if len(path) < 2:
             return None
@@ -130,6 +144,10 @@ async def judge(
             value = window_value(call, windows.get(call.series), now)
             if value is not None:
                 computed[call.slot] = value
+        for age in condition.ages:
+            seen = last_seen(doc, age)
+            if seen is not None:
+                computed[age.slot] = max(0.0, now - seen)
         for rel in condition.related:
             value = await related(rel)
             if value is not None:
@@ -145,6 +163,65 @@ async def judge(
             result = await result
         holds = bool(result)
     return holds, values
+
+
+def next_change(
+    rule: Rule, doc: dict[str, Any], windows: Mapping[str, SeriesWindow], now: float
+) -> float | None:
+    """The first moment after ``now`` at which ``rule`` may judge differently although no new
+    value arrived: a point leaves (or a future-dated point enters) one of its windows, or an
+    ``age()`` reaches a threshold it is compared with. None when only new values can change
+    it. (A pending ``for:`` is the caller's: :meth:`Hold.due`.)"""
+    soonest = math.inf
+    spans = list(rule.windows.items())
+    if rule.condition is not None:
+        spans += [(w.series, w.span) for w in rule.condition.windows]
+        for age in rule.condition.ages:
+            seen = last_seen(doc, age) if age.thresholds else None
+            if seen is not None:
+                soonest = min([soonest, *(seen + t for t in age.thresholds if seen + t > now)])
+    for series, span in spans:
+        window = windows.get(series)
+        if window is None:
+            continue
+        lo, hi = window.span(now - span, now)
+        if lo < hi and window.times[lo] + span > now:  # the oldest point in the span leaves
+            soonest = min(soonest, window.times[lo] + span)
+        if hi < len(window.times):  # a point dated after now enters
+            soonest = min(soonest, window.times[hi])
+    return soonest if soonest < math.inf else None
+
+
+def last_seen(doc: dict[str, Any], age: AgeCall) -> float | None:
+    """When the value ``age`` reads last arrived: its sample time (the device's ``at``, else
+    when it was written), the newest of a section's values for ``age(telemetry)``."""
+    meta = (doc.get("metadata") or {}).get(age.path[0]) or {}
+    stamps = [meta.get(age.path[1])] if len(age.path) > 1 else list(meta.values())
+    newest: float | None = None
+    for stamp in stamps:
+        text = stamp and (stamp.get("at") or stamp.get("updated_at"))
+        if text:
+            moment = _epoch(text)
+            newest = moment if newest is None or moment > newest else newest
+    return newest
+
+
+def sample_lag(doc: dict[str, Any]) -> float:
+    """How far the twin's newest sample time trailed the moment it was written: the offset
+    between the twin's own time and the platform clock (0 when devices send no ``at``)."""
+    newest, lag = -math.inf, 0.0
+    for section in ("telemetry", "reported", "analytics"):
+        for stamp in ((doc.get("metadata") or {}).get(section) or {}).values():
+            written = stamp.get("updated_at") if stamp else None
+            if written and (moment := _epoch(written)) > newest:
+                newest = moment
+                lag = moment - _epoch(stamp["at"]) if stamp.get("at") else 0.0
+    return lag
+
+
+@lru_cache(maxsize=8192)
+def _epoch(text: str) -> float:
+    return parse_time(text).timestamp()
 
 
 class TwinView:

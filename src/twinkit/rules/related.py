@@ -1,0 +1,58 @@
+"""Rules over related twins: the value a ``related()``/``incoming()`` call reads now, and
+which twins must be judged again when a twin they read changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from twinkit.model.errors import NotFound
+from twinkit.platform import Platform
+from twinkit.rules.conditions import RelatedCall, is_missing, lookup
+from twinkit.rules.rule import Rule
+from twinkit.rules.windows import aggregate
+from twinkit.twins.state import TwinState
+
+
+async def related_value(platform: Platform, state: TwinState, call: RelatedCall) -> Any:
+    """``call``'s aggregate over the twins at the end of its relationship, as they are now."""
+    if call.direction == "out":
+        others = [
+            r["target"] for r in state.relationships.values() if r["name"] == call.relationship
+        ]
+    else:
+        others = [
+            r["source"]
+            for r in await platform.twins.incoming(state.id)
+            if r["name"] == call.relationship
+        ]
+    values = []
+    for other in others:
+        try:
+            doc = (await platform.twins.get(other)).document()
+        except NotFound:
+            continue
+        value = lookup(doc, call.path)
+        if not is_missing(value):
+            values.append(value)
+    return aggregate(call.agg, values)
+
+
+async def dependents(platform: Platform, rules: Iterable[Rule], twin: str) -> set[str]:
+    """Twins whose ``related()``/``incoming()`` read ``twin``."""
+    calls = [c for r in rules if r.condition for c in r.condition.related]
+    out_names = {c.relationship for c in calls if c.direction == "out"}
+    in_names = {c.relationship for c in calls if c.direction == "in"}
+    found: set[str] = set()
+    try:
+        if out_names:
+            found |= {
+                r["source"] for r in await platform.twins.incoming(twin) if r["name"] in out_names
+            }
+        if in_names:
+            state = await platform.twins.get(twin)
+            found |= {r["target"] for r in state.relationships.values() if r["name"] in in_names}
+    except NotFound:
+        pass
+    found.discard(twin)
+    return found
