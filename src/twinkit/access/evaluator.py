@@ -231,6 +231,19 @@ class Evaluator:
         found = self.decisions(principal, twin=twin, model=model, tenant=tenant)
         return found.can(permission, res.type, res.segments)
 
+    def scopes_naming(self, principal: Principal, kind: str) -> list[tuple[str, str]]:
+        """The scopes (``("tenant", "acme")``, …) with an entry naming ``principal`` that has
+        rules on ``kind`` resources: the only scopes that can change its decisions there."""
+        return [
+            scope
+            for scope, entries in self._scoped.items()
+            if any(
+                entry.subjects & principal.subjects
+                and any(rule.resource.type == kind for rule in entry.rules)
+                for entry in entries
+            )
+        ]
+
     def reads_every_twin(self, principal: Principal) -> bool:
         """True when no scoped policy can narrow what this principal reads of any twin.
 

@@ -23,7 +23,9 @@ from twinkit.access.policy import Permission, Resource
 from twinkit.access.principal import Principal
 from twinkit.access.query_filter import Snapshot
 from twinkit.access.ratelimit import RateLimiter
+from twinkit.access.visibility import twin_scope
 from twinkit.model.errors import NotFound, TwinkitError
+from twinkit.query.scope import TwinScope
 
 if TYPE_CHECKING:
     from twinkit.platform import Platform
@@ -63,6 +65,10 @@ class Guard:
     graphs: dict[frozenset[str], dict[str, tuple[int, Any]]] = field(
         init=False, default_factory=dict
     )
+    # per principal and set of models: the scope its queries run in (see access.visibility)
+    scopes: dict[tuple[frozenset[str], tuple[int, ...]], TwinScope | None] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.evaluator = self.config.evaluator(self.platform.registry)
@@ -77,6 +83,7 @@ class Guard:
         self._jwts.clear()
         self.redacted.clear()
         self.graphs.clear()
+        self.scopes.clear()
 
     # -- who -------------------------------------------------------------------------------
 
@@ -156,6 +163,19 @@ class Guard:
     def graph_cache(self, principal: Principal) -> dict[str, tuple[int, Any]]:
         """This principal's redacted query graph, valid while nothing changed."""
         return _per_principal(self.graphs, principal)
+
+    def scope(self, principal: Principal) -> TwinScope | None:
+        """What of the twin graph ``principal``'s queries see (None: too complex for SQL).
+
+        Model scopes follow ``extends``, so the answer is kept per set of models: adding
+        or replacing a model (a new interface object) computes it again.
+        """
+        key = (principal.subjects, tuple(map(id, self.platform.registry)))
+        if key not in self.scopes:
+            if len(self.scopes) >= 256:
+                self.scopes.clear()
+            self.scopes[key] = twin_scope(self.evaluator, principal)
+        return self.scopes[key]
 
     def require(self, allowed: bool, permission: Permission, resource: str | Resource) -> None:
         if not allowed and self.authorize:

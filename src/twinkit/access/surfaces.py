@@ -11,13 +11,16 @@ from twinkit.access.policy import split_path
 from twinkit.access.query_filter import run_filtered_query
 from twinkit.access.routes import API, Call, Plan, gate, readable_models, route, visible_twin
 from twinkit.model.errors import ValidationFailed
+from twinkit.query import ScopeUnsupported, run_query
 
 DASH = f"{API}/dashboard"
 
 
 @route("POST", f"{API}/query", body=True)
 async def query(call: Call) -> Plan:
-    """Readers of every twin take the normal (SQL) path; everyone else a redacted graph."""
+    """Readers of every twin take the normal path; everyone else the same query run in their
+    scope (SQL narrowed to the twins they see, revoked fields absent), or, when SQL cannot
+    say what they see, the query evaluated over their redacted graph."""
     gate(call, READ, "twin")
     guard, principal = call.guard, call.principal
     if not guard.authorize or guard.evaluator.reads_every_twin(principal):
@@ -29,7 +32,7 @@ async def query(call: Call) -> Plan:
     if continuation is not None and not isinstance(continuation, str):
         raise ValidationFailed("continuation is a string", "/continuation")
     evaluator = guard.evaluator
-
+    scope = guard.scope(principal)
     cache = guard.redactions(principal)
 
     def doc_filter(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -52,6 +55,12 @@ async def query(call: Call) -> Plan:
         return decisions.can(READ, "twin", ("relationships", rel["id"]))
 
     async def answer() -> Any:
+        if scope is not None:
+            try:
+                done = await run_query(guard.platform, body["query"], continuation, visible=scope)
+                return {"items": list(done.items), "continuation": done.continuation}
+            except ScopeUnsupported:
+                pass
         result = await run_filtered_query(
             guard.platform,
             body["query"],

@@ -29,6 +29,7 @@ from twinkit.query.graph import (
 from twinkit.query.indexes import ensure_path_indexes
 from twinkit.query.parser import parse_exactly, parse_query
 from twinkit.query.plan import plan_query
+from twinkit.query.scope import TwinScope
 from twinkit.query.sql import compile_plan
 from twinkit.storage.sqlite import SQLiteStore
 
@@ -102,8 +103,16 @@ async def run_query(
     continuation: str | None = None,
     *,
     max_items: int = DEFAULT_PAGE,
+    visible: TwinScope | None = None,
 ) -> QueryResult:
-    """Run ``text``; return up to ``max_items`` rows and a token for the next page (or None)."""
+    """Run ``text``; return up to ``max_items`` rows and a token for the next page (or None).
+
+    ``visible`` runs it over the graph as one caller may see it (twins, fields and
+    relationships it may not read are absent, before ``WHERE``; see
+    :mod:`twinkit.query.scope`). On SQLite this raises
+    :class:`~twinkit.query.scope.ScopeUnsupported` when the statement cannot honour
+    the scope for this query; the caller then evaluates over its redacted graph.
+    """
     if not isinstance(max_items, int) or not 1 <= max_items <= MAX_PAGE:
         raise ValidationFailed(f"max_items must be 1..{MAX_PAGE}", "/max_items")
     try:
@@ -118,7 +127,7 @@ async def run_query(
     if isinstance(store, SQLiteStore) and (
         moment is None or not await changed_since(store, moment)
     ):
-        statement = compile_plan(plan, max_items + 1, offset)
+        statement = compile_plan(plan, max_items + 1, offset, visible)
         if statement.indexed_paths:
             await ensure_path_indexes(store, statement.indexed_paths)
         raw = await store.read(
@@ -132,6 +141,8 @@ async def run_query(
             graph = await sqlite_graph_as_of(store, platform.journal, moment)
         else:
             graph = Graph.from_states(await states_as_of(store, moment))
+        if visible is not None:
+            graph = visible.restrict(graph.twins.values(), graph.relationships)
         rows = evaluate(plan, graph)[offset : offset + max_items + 1]
     more = len(rows) > max_items
     items = rows[:max_items]

@@ -36,6 +36,8 @@ from twinkit.query.plan import (
     StringTest,
     TypeTest,
 )
+from twinkit.query.scope import TwinScope, glob_prefix
+from twinkit.query.scope_sql import ScopeSql, Value, json_path
 
 _NUMBER_TYPES = "('integer','real')"
 _BOOL_TYPES = "('true','false')"
@@ -78,14 +80,12 @@ class Statement:
     indexed_paths: list[tuple[bool, str]] = field(default_factory=list)
 
 
-def json_path(keys: tuple[str, ...]) -> str:
-    return "$" + "".join(f'."{k}"' for k in keys)
-
-
 class _Compiler:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, scope: TwinScope | None = None) -> None:
         self.plan = plan
         self.params: dict[str, Any] = {}
+        # the caller's view of the graph (None: everything), see twinkit.query.scope
+        self.scope = ScopeSql(scope, self.param) if scope is not None else None
         self.indexed_paths: list[tuple[bool, str]] = []  # (with model, JSON path)
         self.model_slots = {c.slot for c in _conjuncts(plan.where) if isinstance(c, ModelTest)}
         # how to name each twin slot's id: its own column, or the relationship end that led
@@ -112,12 +112,22 @@ class _Compiler:
             return SqlValue(ref, "'text'", f"json_quote({ref})", "text", group=ref)
         source = f"{alias}.doc" if fld.loc[0] == "doc" else f"{alias}.properties"
         path = json_path(fld.loc[1:])
-        return SqlValue(
+        plain = Value(
             f"json_extract({source}, '{path}')",
             f"json_type({source}, '{path}')",
             f"({source} -> '{path}')",
-            path=path if fld.loc[0] == "doc" else None,
-            group=f"({source} -> '{path}')",
+        )
+        stored = True
+        if self.scope is not None and fld.loc[0] == "doc":
+            plain, stored = self.scope.field(
+                f"{alias}.id", f"{alias}.model", source, fld.loc[1:], plain
+            )
+        return SqlValue(
+            plain.value,
+            plain.types,
+            plain.json,
+            path=path if fld.loc[0] == "doc" and stored else None,
+            group=plain.json,
         )
 
     # -- conditions ---------------------------------------------------------------------------
@@ -182,7 +192,7 @@ class _Compiler:
         val = self.field(cond.operand)
         needle = cond.needle
         if cond.name == "STARTSWITH" and val.static == "text":
-            return f"({val.value} GLOB {self.param(_glob_prefix(needle))})"
+            return f"({val.value} GLOB {self.param(glob_prefix(needle))})"
         if cond.name == "STARTSWITH":
             test = f"substr({val.value}, 1, {len(needle)}) = {self.param(needle)}"
         elif cond.name == "ENDSWITH":
@@ -276,6 +286,13 @@ class _Compiler:
                 table = "relationships" if self.plan.slots[step.slot].kind == REL else "twins"
                 parts.append(f"{table} AS s{step.slot}")
                 self.ids[step.slot] = f"s{step.slot}.id"
+                if self.scope is not None:
+                    s = f"s{step.slot}"
+                    self.filters.append(
+                        self.scope.relationship(s)
+                        if table == "relationships"
+                        else self.scope.twin(f"{s}.id", f"{s}.model")
+                    )
                 continue
             src, tgt = self.ids.get(step.source, ""), f"s{step.target}"
             names = (
@@ -294,10 +311,14 @@ class _Compiler:
                 parts.append(f"relationships AS {r}")
                 if step.names:
                     self.filters.append(names.format(r=r)[len(" AND ") :])
+                if self.scope is not None:  # both ends visible: so is the root twin
+                    self.filters.append(self.scope.relationship(r))
             elif step.rel is not None:
                 r = f"s{step.rel}"
                 on, other = _edge(step.direction, r, src)
                 join = f"JOIN relationships AS {r} ON {on}{names.format(r=r)}"
+                if self.scope is not None:  # the target is visible too
+                    join += f" AND {self.scope.relationship(r)}"
                 parts.append(
                     f"{join} AND {self.ids[step.target]} = {other}" if step.bound else join
                 )
@@ -305,15 +326,20 @@ class _Compiler:
                 walk, reach = f"w{number}", f"x{number}"
                 on, step_other = _edge(step.direction, "r", "w.node")
                 seeds = anchors.get(step.source)
-                seed_filter = (
-                    f" WHERE id IN ({', '.join(self.param(s) for s in seeds)})"
+                seed_tests = (
+                    [f"id IN ({', '.join(self.param(s) for s in seeds)})"]
                     if seeds is not None
-                    else ""
+                    else []
                 )
+                hop = ""
+                if self.scope is not None:  # walks pass through visible twins only
+                    seed_tests.append(self.scope.twin("twins.id", "twins.model"))
+                    hop = f" AND {self.scope.relationship('r')}"
+                seed_filter = f" WHERE {' AND '.join(seed_tests)}" if seed_tests else ""
                 ctes.append(
                     f"{walk}(start, node, depth) AS (SELECT id, id, 0 FROM twins{seed_filter}"
                     f" UNION SELECT w.start, {step_other}, w.depth + 1 FROM {walk} AS w"
-                    f" JOIN relationships AS r ON {on}{names.format(r='r')}"
+                    f" JOIN relationships AS r ON {on}{names.format(r='r')}{hop}"
                     f" WHERE w.depth < {step.max_hops})"
                 )
                 join = (
@@ -419,11 +445,6 @@ def _truth_sql(value: bool | None) -> str:
     return "NULL" if value is None else str(int(value))
 
 
-def _glob_prefix(prefix: str) -> str:
-    escaped = "".join(f"[{c}]" if c in "*?[]" else c for c in prefix)
-    return escaped + "*"
-
-
 _FLIP = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
@@ -431,9 +452,13 @@ def _load(text: Any) -> Any:
     return v.MISSING if text is None else orjson.loads(text)
 
 
-def compile_plan(plan: Plan, limit: int | None, offset: int = 0) -> Statement:
-    """The statement for rows ``offset .. offset+limit`` of the query's result."""
-    c = _Compiler(plan)
+def compile_plan(
+    plan: Plan, limit: int | None, offset: int = 0, scope: TwinScope | None = None
+) -> Statement:
+    """The statement for rows ``offset .. offset+limit`` of the query's result, over the
+    graph as ``scope`` lets its caller see it (raises ScopeUnsupported when SQL cannot)."""
+    c = _Compiler(plan, scope)
+    redact = scope.redact if scope is not None else None
     ctes, sources = c.sources()
     where = c.where()
     select: list[str] = []
@@ -450,7 +475,7 @@ def compile_plan(plan: Plan, limit: int | None, offset: int = 0) -> Statement:
                 readers.append(_rel_reader(at))
             else:
                 select.append(f"{s}.doc")
-                readers.append(_reader(at, "twin"))
+                readers.append(_twin_reader(at, redact))
         elif isinstance(expr, Field):
             val = c.field(expr)
             if val.static is not None:  # a plain column: its SQL value is the JSON value
@@ -531,13 +556,25 @@ def _aggregate_sql(c: _Compiler, agg: Aggregate) -> str:
 
 def _reader(at: int, kind: str) -> Callable[[tuple[Any, ...]], Any]:
     """Read one output value from column ``at`` of a result row."""
-    if kind == "twin":
-        return lambda row: twin_output(orjson.loads(row[at]))
     if kind == "raw":
         return lambda row: row[at]
     if kind == "json":
         return lambda row: _load(row[at])
     return lambda row: v.MISSING if row[at] is None else row[at]
+
+
+def _twin_reader(
+    at: int, redact: Callable[[dict[str, Any]], dict[str, Any] | None] | None
+) -> Callable[[tuple[Any, ...]], Any]:
+    if redact is None:
+        return lambda row: twin_output(orjson.loads(row[at]))
+
+    def read(row: tuple[Any, ...]) -> Any:
+        shown = redact(orjson.loads(row[at]))
+        assert shown is not None, "the statement returned a twin its caller cannot see"
+        return twin_output(shown)
+
+    return read
 
 
 def _rel_reader(at: int) -> Callable[[tuple[Any, ...]], Any]:
