@@ -34,17 +34,22 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, Self
 
+import numpy as np
+
 from twinkit.analytics.detector import Anomaly, Instant, Sample, as_seconds, signal_value
+from twinkit.analytics.shapes import ShapeMemory
 
 _WARMUP = 30  # surprises learnt before any score is given
 _SEASON_MIN = 3  # visits of a time-of-day slot before it is trusted
 _CHANGES_MIN = 30  # changes of value before a run of repeats can look stuck
 _RUN_FLOOR = 4  # repeats always tolerated
 _QUIET_FACTOR = 0.5  # how much weaker scores are damped after an alarm
-KINDS = ("spike", "shift", "flatline", "pattern", "burst")
+_SHAPE_CLIP = 50.0  # a shape point further than this many spreads is simply "very far"
+KINDS = ("spike", "shift", "flatline", "pattern", "burst", "shape")
 """The kinds of surprise, as :attr:`Anomaly.kind` names them: a value far from the usual level,
 a sustained move of the level, a collapsed spread, a value unlike this time of day or week,
-a swollen spread."""
+a swollen spread, a stretch of signal unlike any shape it drew before."""
+_SURPRISES = len(KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +66,15 @@ class SignalConfig:
     # in a row: a longer run of exact repeats alarms (counts and quantised data repeat
     # naturally, hence off by default)
     stuck: int | None = None
-    alarm: float = 0.9  # score that starts a quiet period
-    quiet: int = 200  # values after an alarm during which weaker scores are damped
+    alarm: float = 0.5  # score that starts a quiet period (0.5: as surprising as the record)
+    quiet: int = 100  # values after an alarm during which scores not above it are damped
     slot_seconds: float = 1800.0  # width of one time-of-day slot
     slots: int = 48  # slots per day (48 x 30 min); the weekly profile has 7 x as many
     season_rate: float = 0.1  # how fast a slot's profile follows change
+    block: int = 6  # values averaged into one point of a shape (0: no shape memory)
+    shape_width: int = 6  # points per shape (6 x 6 values: 3 hours of 5-minute data)
+    shapes: int = 64  # prototype shapes remembered
+    vigilance: float = 0.5  # distance (in usual spreads) within which a shape is a known one
 
 
 class SignalDetector:
@@ -102,8 +111,8 @@ class SignalDetector:
         self.fast_mean = 0.0
         self.fast_var = 0.0
         # per surprise (spike, shift, flat, season): typical level and record excess
-        self.typical = [0.0] * 5
-        self.record = [0.0] * 5
+        self.typical = [0.0] * _SURPRISES
+        self.record = [0.0] * _SURPRISES
         self.usual_fast_var = 0.0
         self.last_v = math.nan  # repeats: current run, longest completed run, changes seen
         self.run = 0
@@ -114,6 +123,15 @@ class SignalDetector:
         # time-of-day and time-of-week profiles: per slot (visits, mean, variance)
         self.season: list[tuple[int, float, float]] = [(0, 0.0, 0.0)] * self.config.slots
         self.week: list[tuple[int, float, float]] = [(0, 0.0, 0.0)] * (self.config.slots * 7)
+        # shapes: the running block sum, the last block means, shape windows seen, the distance
+        # of the newest window to the known shapes (held until the next block closes)
+        self.block_sum = 0.0
+        self.block_n = 0
+        self.blocks: list[float] = []
+        self.windows = 0
+        self.shape = 0.0
+        cfg = self.config
+        self.memory = ShapeMemory(cfg.shapes, cfg.shape_width, cfg.vigilance)
 
     # -- verbs ------------------------------------------------------------------------------
 
@@ -163,8 +181,9 @@ class SignalDetector:
         twin.n = min(self.n, 2 * self.config.fast)
         twin.season = [(min(k, _SEASON_MIN), m, v) for k, m, v in self.season]
         twin.week = [(min(k, _SEASON_MIN), m, v) for k, m, v in self.week]
-        twin.typical = [0.0] * 5
-        twin.record = [0.0] * 5
+        twin.typical = [0.0] * _SURPRISES
+        twin.record = [0.0] * _SURPRISES
+        twin.block_sum, twin.block_n, twin.blocks, twin.windows, twin.shape = 0.0, 0, [], 0, 0.0
         twin.last_v, twin.run, twin.longest_run, twin.changes = math.nan, 0, 0, 0
         twin.quiet_left = 0
         twin.quiet_level = 0.0
@@ -220,6 +239,26 @@ class SignalDetector:
                 if weekly < season:
                     season = weekly
 
+        # shape: when this value closes a block, the window of the last block means (in usual
+        # spreads from the usual level) against the shapes this signal drew before; the
+        # distance then stands until the next block closes
+        shape = self.shape
+        distance = 0.0
+        best = -1
+        block_sum = self.block_sum + v
+        block_n = self.block_n + 1
+        closes = 0 < cfg.block <= block_n
+        window: list[float] = []
+        points = None
+        if closes:
+            window = [*self.blocks, block_sum / block_n]
+            if len(window) == cfg.shape_width and n > 2 * cfg.fast + _WARMUP:
+                inv = 1.0 / sd
+                scaled = [min(max((m - mean) * inv, -_SHAPE_CLIP), _SHAPE_CLIP) for m in window]
+                points = np.array(scaled)
+                best, distance = self.memory.nearest(points, sum(p * p for p in scaled))
+                shape = distance if self.windows >= _WARMUP else 0.0
+
         # stuck (opt-in): the value repeats exactly for longer than the signal ever did
         run = self.run + 1 if v == self.last_v else 0
         typical = self.typical
@@ -238,6 +277,9 @@ class SignalDetector:
         r = burst / (typical[4] + record[4] + 1e-9)
         if r > ratio:
             ratio, kind = r, 4
+        r = shape / (typical[5] + record[5] + 1e-9)
+        if r > ratio:
+            ratio, kind = r, 5
         if cfg.stuck is not None and self.changes >= _CHANGES_MIN and self.longest_run <= cfg.stuck:
             r = run / (self.longest_run + _RUN_FLOOR)
             if r > ratio:
@@ -246,15 +288,19 @@ class SignalDetector:
         if n > 2 * cfg.fast + _WARMUP:
             r2 = ratio * ratio
             score = r2 / (r2 + 1.0)
+        # NAB-style suppression: within ``quiet`` values of an alarm, a score that does not
+        # top it is an echo of the same event and is damped; a stronger one is a new alarm
         quiet_left = self.quiet_left
+        echo = False
         if quiet_left > 0:
+            quiet_left -= 1
             if score <= self.quiet_level:
                 score *= _QUIET_FACTOR
-            quiet_left -= 1
+                echo = True
         if not commit:
             return score, kind
 
-        if score >= cfg.alarm and quiet_left == 0:
+        if score >= cfg.alarm and not echo:
             self.quiet_left = cfg.quiet
             self.quiet_level = score
         else:
@@ -280,6 +326,22 @@ class SignalDetector:
                 typical[i] = m
                 excess = record[i] * forget
                 record[i] = c - m if c - m > excess else excess
+        if closes:
+            if points is not None:
+                self.windows += 1
+                a = max(2.0 / (cfg.horizon + 1), 1.0 / self.windows)
+                m = typical[5] + a * (distance - typical[5])
+                typical[5] = m
+                excess = record[5] * cfg.forget**cfg.block
+                record[5] = distance - m if distance - m > excess else excess
+                self.memory.learn(points, best, distance)
+                self.shape = shape
+            self.blocks = window[1:] if len(window) == cfg.shape_width else window
+            self.block_sum = 0.0
+            self.block_n = 0
+        else:
+            self.block_sum = block_sum
+            self.block_n = block_n
         if slot >= 0:
             visits, s_mean, s_var = self.season[slot]
             visits += 1
