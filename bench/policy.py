@@ -6,7 +6,8 @@ run with authorization off (authentication and audit only) and with no access la
 The platform is a SQLite file with ``--twins`` twins in two tenants. The restricted
 subject is a tenant member whose policy revokes one reported field (so every read
 is redacted and its queries run in its scope: SQL narrowed to its tenant, the
-revoked field NULL); the admin reads everything (reads are checked, queries take
+revoked field NULL); "model grant" reads only the twins of one model (a quarter of
+the fleet), that field revoked too; the admin reads everything (reads are checked, queries take
 the normal SQL path). "Python path" is the tenant member with the SQL scope turned
 off: its queries are evaluated over its redacted graph (what happened before the
 scope existed, and still the fallback). Queries are timed twice: on a quiet fleet
@@ -50,11 +51,10 @@ QUERIES = {
 
 def auth_config(twins: list[str]) -> tuple[AuthConfig, dict[str, str]]:
     identities, tokens = {}, {}
-    for name, tenant in (("root", None), ("alice", "acme")):
+    people = (("root", None, "operators"), ("alice", "acme", "operators"), ("max", None, "maint"))
+    for name, tenant, group in people:
         token_id, secret = new_token_secret()
-        ident = Identity(
-            "user", name, tenant, ("operators",), [Token(token_id, hash_secret(secret))]
-        )
+        ident = Identity("user", name, tenant, (group,), [Token(token_id, hash_secret(secret))])
         identities[ident.subject] = ident
         tokens[name] = format_token(token_id, secret)
     policies: list[dict[str, Any]] = [
@@ -65,6 +65,9 @@ def auth_config(twins: list[str]) -> tuple[AuthConfig, dict[str, str]]:
                        "twin:/reported/serial": {"revoke": ["READ"]}}}}},
         {"id": "globex", "tenant": "globex", "entries": {"m": {"subjects": ["tenant:globex"],
          "resources": {"twin:/": {"grant": ["READ", "WRITE"]}}}}},
+        {"id": "pump-maint", "model": PUMP, "entries": {"m": {"subjects": ["group:maint"],
+         "resources": {"twin:/": {"grant": ["READ"]},
+                       "twin:/reported/serial": {"revoke": ["READ"]}}}}},
     ]  # fmt: skip
     for twin in twins[:50]:  # per-twin policies, as a real deployment grows them
         reboot = {"command:/reboot": {"grant": ["EXECUTE"]}}
@@ -74,14 +77,29 @@ def auth_config(twins: list[str]) -> tuple[AuthConfig, dict[str, str]]:
     return config, tokens
 
 
+PUMP, VALVE = "dtmi:acme:Pump;1", "dtmi:acme:Valve;1"
+
+
+def interface(dtmi: str) -> dict[str, Any]:
+    names = {"temp": "double", "rpm": "double", "serial": "string"}
+    contents = [{"@type": "Property", "name": n, "schema": t} for n, t in names.items()]
+    return {"@context": "dtmi:dtdl:context;3", "@id": dtmi, "@type": "Interface",
+            "contents": contents}  # fmt: skip
+
+
 async def seed(platform: Platform, count: int) -> list[str]:
+    """Even twins are acme's (pumps and valves in turn), odd ones globex's (no model)."""
+    await platform.models.add([interface(PUMP), interface(VALVE)])
     ids = []
     for i in range(count):
         tenant = "acme" if i % 2 == 0 else "globex"
         twin = f"{tenant}~pump-{i:05d}"
         ids.append(twin)
+        model = None if i % 2 else (PUMP if i % 4 == 0 else VALVE)
         await platform.twins.put(
-            twin, reported={"temp": i % 100, "rpm": i * 3 % 1700, "serial": f"SN{i:06d}"}
+            twin,
+            model=model,
+            reported={"temp": i % 100, "rpm": i * 3 % 1700, "serial": f"SN{i:06d}"},
         )
     await platform.flush()
     return ids
@@ -114,6 +132,7 @@ SETUPS = [
     ("authorization off", False, "alice"),
     ("policies on (tenant member)", True, "alice"),
     ("tenant member, Python path", True, "alice"),
+    ("policies on (model grant)", True, "max"),
     ("policies on (admin)", True, "root"),
 ]
 
@@ -123,6 +142,7 @@ async def main(args: argparse.Namespace) -> None:
         async with Platform.open(Path(tmp) / "bench.db") as platform:
             twins = await seed(platform, args.twins)
             acme = [t for t in twins if t.startswith("acme~")]
+            pumps = acme[::2]  # what "max" may read: the pumps
             config, tokens = auth_config(twins)
             clients = []
             for label, authorize, who in SETUPS:
@@ -138,17 +158,19 @@ async def main(args: argparse.Namespace) -> None:
                 http = httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://b"
                 )
-                clients.append((label, http, headers))
-                await reads_per_second(http, acme, 100, headers)  # warm caches
+                readable = pumps if who == "max" else acme
+                clients.append((label, http, headers, readable))
+                await reads_per_second(http, readable, 100, headers)  # warm caches
                 for text in QUERIES.values():
                     await query_ms(http, text, headers)
             # interleaved rounds, medians: the machine's load drifts during a run
-            samples: dict[str, dict[str, list[float]]] = {label: {} for label, _, _ in clients}
+            samples: dict[str, dict[str, list[float]]] = {c[0]: {} for c in clients}
             writes = 0
             for _ in range(args.rounds):
-                for label, http, headers in clients:
+                for label, http, headers, readable in clients:
                     row = samples[label]
-                    rate = await reads_per_second(http, acme, args.reads // args.rounds, headers)
+                    reads = args.reads // args.rounds
+                    rate = await reads_per_second(http, readable, reads, headers)
                     row.setdefault("reads/s", []).append(rate)
                     for name, text in QUERIES.items():
                         for _ in range(max(1, args.queries // args.rounds)):
@@ -160,8 +182,8 @@ async def main(args: argparse.Namespace) -> None:
                             row.setdefault(f"{name} ms after a write", []).append(
                                 await query_ms(http, text, headers)
                             )
-            for _, http, _ in clients:
-                await http.aclose()
+            for client in clients:
+                await client[1].aclose()
             results = {
                 label: {k: statistics.median(v) for k, v in row.items()}
                 for label, row in samples.items()
