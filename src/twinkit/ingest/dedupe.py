@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections import OrderedDict
+from typing import Any
 
 KEY_PREFIXES = ("msg:", "mqtt:")
 
@@ -34,14 +35,14 @@ class RecentIds:
     def __init__(self, size: int = 256, twins: int = 100_000) -> None:
         self._size = size
         self._max_twins = twins
-        self._windows: OrderedDict[str, OrderedDict[str, asyncio.Future[None] | None]] = (
+        self._windows: OrderedDict[str, OrderedDict[str, asyncio.Future[Any] | None]] = (
             OrderedDict()
         )
         # per twin, keys of events committed before the current connection (see module text)
         self.restored: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._max_restored = 1000
 
-    def get(self, twin: str, key: str) -> tuple[bool, asyncio.Future[None] | None]:
+    def get(self, twin: str, key: str) -> tuple[bool, asyncio.Future[Any] | None]:
         """Whether ``key`` was seen for ``twin``, and the write to wait for if still running."""
         window = self._windows.get(twin)
         if window is not None and key in window:
@@ -59,7 +60,7 @@ class RecentIds:
         """A new connection: redeliveries may now be of anything applied before it."""
         self.restored.clear()
 
-    def add(self, twin: str, key: str, write: asyncio.Future[None] | None = None) -> None:
+    def add(self, twin: str, key: str, write: asyncio.Future[Any] | None = None) -> None:
         window = self._windows.get(twin)
         if window is None:
             window = self._windows[twin] = OrderedDict()

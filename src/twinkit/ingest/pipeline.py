@@ -108,7 +108,7 @@ class Ingest:
         self._creating: dict[str, asyncio.Future[None]] = {}
         self._restoring: dict[str, asyncio.Future[None]] = {}
         self._epoch_seq = 0
-        self._tasks: set[asyncio.Task[bool]] = set()
+        self._tasks: set[asyncio.Future[bool]] = set()
         self._on_seen = on_seen
         self._telemetry = TelemetryTurn(platform.twins)
 
@@ -162,23 +162,31 @@ class Ingest:
                         writes.append(write)
                     continue
             checked = message.dup and key is not None and signal.twin not in self.recent.restored
-            coro = (
-                self._apply_checked(signal, key, parts)  # type: ignore[arg-type]
-                if checked
-                else self._apply(signal, key, parts)
-            )
-            task = asyncio.create_task(coro)
+            started: asyncio.Future[bool]
+            if checked:
+                started = asyncio.create_task(self._apply_checked(signal, key, parts))  # type: ignore[arg-type]
+            elif signal.kind == "telemetry":
+                tracked = message.qos > 0 or key is not None
+                written = self._telemetry_write(signal, key, parts, tracked)
+                if written is None:
+                    continue
+                if key is not None:
+                    self.recent.add(signal.twin, key, written)
+                writes.append(written)
+                continue
+            else:
+                started = asyncio.create_task(self._apply(signal, key, parts))
             self.pending += 1
-            self._tasks.add(task)
-            task.add_done_callback(self._finished)
+            self._tasks.add(started)
+            started.add_done_callback(self._finished)
             if key is not None and not checked:
-                self.recent.add(signal.twin, key, task)  # type: ignore[arg-type]
-            writes.append(task)
+                self.recent.add(signal.twin, key, started)
+            writes.append(started)
         self._ack_after(message, writes)
 
-    def _finished(self, task: asyncio.Task[bool]) -> None:
+    def _finished(self, write: asyncio.Future[bool]) -> None:
         self.pending -= 1
-        self._tasks.discard(task)
+        self._tasks.discard(write)
 
     def _ack_after(self, message: Message, writes: list[asyncio.Future[Any]]) -> None:
         if message.qos == 0:
@@ -259,6 +267,42 @@ class Ingest:
         keys = frozenset(k for k in old[-RESTORE:] if k.startswith(KEY_PREFIXES))
         self.recent.restore(twin, keys)
 
+    def _telemetry_write(
+        self, signal: Signal, key: str | None, parts: list[str], tracked: bool
+    ) -> asyncio.Future[bool] | None:
+        """Telemetry joins the turn's batch directly: no task per message on the hot path.
+
+        When ``tracked`` (the message is acknowledged or deduplicated) the returned future
+        says whether it may be acknowledged, as ``_apply``'s does; otherwise nothing waits
+        on it and no future is made. An unknown twin that an auto-create rule covers takes
+        the slow path through ``_apply``.
+        """
+        context = Context(actor=f"device:{signal.twin}", correlation_id=key or "", cause=None)
+        outcome = asyncio.get_running_loop().create_future() if tracked else None
+        self.pending += 1
+
+        def written(error: BaseException | None) -> None:
+            if isinstance(error, NotFound) and self._autocreate(parts, signal.twin):
+                retry = asyncio.ensure_future(self._apply(signal, key, parts))
+                self._tasks.add(retry)
+                retry.add_done_callback(functools.partial(self._retried, outcome))
+                return
+            self.pending -= 1
+            ok = self._applied(signal, key) if error is None else self._failed(signal, key, error)
+            if outcome is not None:
+                outcome.set_result(ok)
+
+        self._telemetry.add(signal.twin, signal.values, signal.at, context, written)
+        return outcome
+
+    def _retried(self, outcome: asyncio.Future[bool] | None, retry: asyncio.Future[bool]) -> None:
+        self.pending -= 1
+        self._tasks.discard(retry)
+        if outcome is not None:
+            outcome.set_result(
+                not retry.cancelled() and retry.exception() is None and retry.result()
+            )
+
     async def _apply(self, signal: Signal, key: str | None, parts: list[str]) -> bool:
         """Write one signal; True when the message may be acknowledged."""
         context = Context(actor=f"device:{signal.twin}", correlation_id=key or "", cause=None)
@@ -271,30 +315,36 @@ class Ingest:
                     raise
                 await self._create(signal.twin, rule.model)
                 await self._write(signal, context)
-        except NotFound:
-            self._forget(signal, key)
-            self.rejections.reject(
-                Rejection(signal.twin, UNKNOWN_TWIN, f"twin {signal.twin!r} does not exist", "")
-            )
-            return True
-        except TwinkitError as exc:
-            self._forget(signal, key)
-            path = exc.path
-            if signal.kind == "telemetry" and path.startswith("/values"):
-                path = path.removeprefix("/values")  # the engine's pointer: into the values
-            self.rejections.reject(
-                Rejection(signal.twin, INVALID, exc.message, signal.path_base + path)
-            )
-            return True
-        except Exception:
-            log.exception("writing %s for twin %s failed", signal.kind, signal.twin)
-            self._forget(signal, key)
-            self.stats.rejected[WRITE_FAILED] += 1
-            return False
+        except Exception as error:
+            return self._failed(signal, key, error)
+        return self._applied(signal, key)
+
+    def _applied(self, signal: Signal, key: str | None) -> bool:
         self.stats.counters["applied"] += 1
         if key is not None:
             self.recent.settle(signal.twin, key)
         return True
+
+    def _failed(self, signal: Signal, key: str | None, error: BaseException) -> bool:
+        """Count and report a refused write; True when the message may still be acknowledged
+        (bad input is never redelivered; a storage failure is)."""
+        self._forget(signal, key)
+        if isinstance(error, NotFound):
+            self.rejections.reject(
+                Rejection(signal.twin, UNKNOWN_TWIN, f"twin {signal.twin!r} does not exist", "")
+            )
+            return True
+        if isinstance(error, TwinkitError):
+            path = error.path
+            if signal.kind == "telemetry" and path.startswith("/values"):
+                path = path.removeprefix("/values")  # the engine's pointer: into the values
+            self.rejections.reject(
+                Rejection(signal.twin, INVALID, error.message, signal.path_base + path)
+            )
+            return True
+        log.error("writing %s for twin %s failed", signal.kind, signal.twin, exc_info=error)
+        self.stats.rejected[WRITE_FAILED] += 1
+        return False
 
     def _forget(self, signal: Signal, key: str | None) -> None:
         if key is not None:
@@ -331,59 +381,86 @@ class Ingest:
 
     async def drain(self) -> None:
         """Wait for every write in flight (on shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._tasks or self.pending:
+            await asyncio.gather(*list(self._tasks), self._telemetry.idle(), return_exceptions=True)
+
+
+Written = Callable[[BaseException | None], None]
 
 
 class TelemetryTurn:
-    """Telemetry written during one event-loop turn goes to the engine as one batch.
+    """Telemetry goes to the engine in batches that grow with the load.
 
-    A drain of many devices' messages then costs one fold pass and one group-commit
-    wait instead of one per message; each message keeps its own context and result.
+    While one batch is folding and committing, the messages that arrive wait and go
+    together as the next batch once it is durable; with nothing in flight a message goes
+    at the end of this loop turn. A quiet device waits for nothing, and a flood costs one
+    fold pass and one commit per batch instead of per message. Each message keeps its own
+    context and hears its own outcome: ``written(None)`` once durable, or the error.
     """
 
     def __init__(self, twins: Twins) -> None:
         self._twins = twins
-        self._items: list[tuple[str, Any, datetime | None, Context, asyncio.Future[Any]]] = []
-        self._running: set[asyncio.Task[None]] = set()
+        self._items: list[tuple[str, Any, datetime | None, Context, Written]] = []
+        self._running: asyncio.Task[None] | None = None
+        self._scheduled = False
+        self._idle = asyncio.Event()
+        self._idle.set()
 
-    def write(
-        self, twin: str, values: Any, at: datetime | None, context: Context
-    ) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._items.append((twin, values, at, context, future))
-        if len(self._items) == 1:
-            loop.call_soon(self._flush)
-        return future
+    def add(
+        self, twin: str, values: Any, at: datetime | None, context: Context, written: Written
+    ) -> None:
+        self._items.append((twin, values, at, context, written))
+        self._idle.clear()
+        if self._running is None and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    async def write(self, twin: str, values: Any, at: datetime | None, context: Context) -> None:
+        """Add one message and wait until it is durable (raises the error that refused it)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def written(error: BaseException | None) -> None:
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+        self.add(twin, values, at, context, written)
+        await future
+
+    async def idle(self) -> None:
+        """Wait until every message added so far has its outcome."""
+        await self._idle.wait()
 
     def _flush(self) -> None:
+        self._scheduled = False
         items, self._items = self._items, []
-        task = asyncio.ensure_future(self._apply(items))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        if not items:
+            self._idle.set()
+            return
+        self._running = asyncio.ensure_future(self._apply(items))
+        self._running.add_done_callback(self._settled)
 
-    async def _apply(
-        self, items: list[tuple[str, Any, datetime | None, Context, asyncio.Future[Any]]]
-    ) -> None:
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        self._running = None
+        self._flush()
+
+    async def _apply(self, items: list[tuple[str, Any, datetime | None, Context, Written]]) -> None:
         try:
             results = await self._twins.telemetry_batch([item[:4] for item in items])
         except Exception as exc:
-            for *_, future in items:
-                if not future.done():
-                    future.set_exception(exc)
+            for *_, written in items:
+                written(exc)
             return
-        for (*_, future), result in zip(items, results, strict=True):
-            if future.done():
-                continue
+        for (*_, written), result in zip(items, results, strict=True):
             if isinstance(result, TwinkitError):
                 # the batch numbered its pointers (/3/values/x); a message has one
                 head, _, rest = result.path[1:].partition("/")
                 if head.isdigit():
                     result.path = "/" + rest
-                future.set_exception(result)
+                written(result)
             else:
-                future.set_result(result)
+                written(None)
 
 
 def _succeeded(write: asyncio.Future[Any]) -> bool:
