@@ -32,7 +32,7 @@ Instant = datetime | float | None
 class Anomaly:
     """A score in [0, 1], each signal's share of it (shares sum to 1 when score > 0) and, when
     the detector can tell, the kind of surprise (``"spike"``, ``"shift"``, ``"flatline"``,
-    ``"pattern"``, ``"burst"``) for the alert's cause."""
+    ``"pattern"``, ``"burst"``, ``"shape"``) for the alert's cause."""
 
     score: float
     contributions: dict[str, float] = field(default_factory=dict)

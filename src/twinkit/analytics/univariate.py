@@ -1,30 +1,35 @@
 """A univariate streaming detector for one telemetry signal (spikes, level shifts, drifts,
-changed daily or weekly patterns, flatlines, bursts of noise), lean enough for well over 50k
-values/s on one core.
+changed daily or weekly patterns, flatlines, bursts of noise, shapes it never drew), lean
+enough for well over 50k values/s on one core.
 
-TL;DR: :class:`SignalDetector` keeps, in a few dozen floats and a daily and weekly profile,
-what one signal of one asset usually does, and scores each new value by how its surprise
-compares with the *largest surprises this signal has produced lately* — the same value can be
-normal for one pump and alarming for another, and a noisy signal does not alarm all day.
+TL;DR: :class:`SignalDetector` keeps, in a few dozen floats, a daily and weekly profile and a
+small memory of shapes, what one signal of one asset usually does, and scores each new value by
+how its surprise compares with the *largest surprises this signal has produced lately* — the
+same value can be normal for one pump and alarming for another, and a noisy signal does not
+alarm all day.
 
 Per value, in constant time and memory:
 
-1. Five surprises: the value against the slow mean, in slow spreads (spikes, level shifts);
+1. Six surprises: the value against the slow mean, in slow spreads (spikes, level shifts);
    the fast mean against the slow mean (drifts, sustained shifts); the recent spread collapsing
    against the usual spread (flatlines, stuck sensors) or swelling against its own usual size
-   (bursts, spikes coming thicker); and, when timestamps are given, the value against what this
+   (bursts, spikes coming thicker); when timestamps are given, the value against what this
    signal does at this half-hour of the day — or of the week, whichever explains it better (a
-   missing peak, a peak too high, a plateau, a weekday that looks like a Sunday).
+   missing peak, a peak too high, a plateau, a weekday that looks like a Sunday); and, each
+   time a block of ``block`` values closes, the last ``shape_width`` block means against the
+   nearest of the shapes this signal drew before (:mod:`twinkit.analytics.shapes`, the idea
+   behind ARTime: values each in range but in an order never seen).
 2. Each surprise is divided by its own recent record (its typical level plus the largest excess
    seen, slowly forgotten; records of a young baseline fade faster). A surprise that matches
    the record scores 0.5, twice the record 0.8, three times 0.9. This makes scores of very
    different signals comparable, which is what lets one alert threshold serve a whole fleet.
-3. After an alarm (score ≥ ``alarm``) weaker scores are halved for ``quiet`` values: one alert
-   per event, not one per sample.
+3. After an alarm (score ≥ ``alarm``, 0.5 by default) scores that do not top it are halved for
+   ``quiet`` values: an echo of the same event is not a new alert, a bigger event still is.
+   (NAB rewards only the first detection of an anomaly and charges every later one.)
 
 Timestamps feed the time-of-day and time-of-week profiles and guard against late samples
 (scored, not learnt). The defaults were chosen on the 24 public series of the Numenta Anomaly
-Benchmark available to the project (see docs/analytics.md).
+Benchmark available to the project, checked on two halves of them (see docs/analytics.md).
 """
 
 from __future__ import annotations
@@ -173,7 +178,8 @@ class SignalDetector:
         """A twin's detector starting from this fleet detector's baseline.
 
         The copy keeps the fleet's level, spread and daily and weekly profiles, counted as
-        only a few values (a few visits per slot) so the twin's own values quickly take over.
+        only a few values (a few visits per slot) so the twin's own values quickly take over,
+        and the fleet's shapes (a twin's new shapes soon replace the ones it never draws).
         It forgets the fleet's surprise records (a fleet's surprises are not one asset's) and
         alarm state, and re-learns them for a short warm-up before it scores.
         """
