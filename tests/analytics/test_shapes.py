@@ -64,9 +64,7 @@ def test_memory_is_bounded_and_forgets_the_least_used_shape() -> None:
     assert distance < 1e-9  # the much-used shape kept its slot
     clone = pickle.loads(pickle.dumps(memory))
     probe = rng.normal(0, 5, 4)
-    assert clone.nearest(probe, float(probe @ probe)) == memory.nearest(
-        probe, float(probe @ probe)
-    )
+    assert clone.nearest(probe, float(probe @ probe)) == memory.nearest(probe, float(probe @ probe))
 
 
 def _scores(detector: SignalDetector, n: int, reversed_from: int) -> list[tuple[float, str]]:
