@@ -25,6 +25,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from twinkit.ingest.broker_url import BrokerAddress
+from twinkit.ingest.read_ahead import ReadAheadClient
 from twinkit.ingest.topics import TopicFilter
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class MqttLink:
         self._manual_ack = manual_ack
         self._keepalive = keepalive
         self._closing = False
-        client = paho.Client(
+        client = ReadAheadClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=clean_session,

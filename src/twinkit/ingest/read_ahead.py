@@ -1,0 +1,52 @@
+"""A paho client that reads the socket in large chunks.
+
+paho 2.x reads every packet with three ``recv`` calls (the command byte, the length byte
+by byte, then the body) after a ``select`` of its own: four system calls and their Python
+overhead per message, on a thread that shares the interpreter lock with the ingest loop.
+Under a flood that was most of paho's time. This client reads up to :data:`CHUNK` bytes
+at once and serves paho's small reads from that buffer, and keeps reading packets while
+buffered bytes remain (the socket would not wake ``select`` for them).
+
+It overrides two of paho's internal methods, so the paho version is pinned and
+``tests/ingest/test_read_ahead.py`` drives a real broker through it.
+"""
+
+from __future__ import annotations
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import MQTTErrorCode
+
+CHUNK = 64 * 1024
+
+
+class ReadAheadClient(paho.Client):
+    """``paho.Client`` whose reads come from a per-connection read-ahead buffer."""
+
+    _buffer: bytes = b""
+    _offset: int = 0
+    _buffered_socket: object = None
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._buffered_socket is not self._sock:  # a new connection: old bytes are void
+            self._buffered_socket, self._buffer, self._offset = self._sock, b"", 0
+        offset = self._offset
+        if offset >= len(self._buffer):
+            data = super()._sock_recv(CHUNK)  # BlockingIOError when nothing is there
+            if len(data) <= bufsize:
+                return data
+            self._buffer, offset = data, 0
+        end = offset + bufsize
+        self._offset = end
+        return self._buffer[offset:end]
+
+    def buffered(self) -> int:
+        """Bytes read from the socket that paho has not consumed yet."""
+        if self._buffered_socket is not self._sock:
+            return 0
+        return len(self._buffer) - self._offset
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self.buffered():
+            rc = super().loop_read(max_packets)
+        return rc
