@@ -105,6 +105,16 @@ def _row(call: Call, row: dict[str, Any], model: str | None) -> dict[str, Any] |
     for key in ("values", "delta", "alerts"):
         if key in row:
             stripped[key] = [] if isinstance(row[key], list) else {}
+    # the live values and open deltas it may read stay: a revoked field hides only itself
+    if isinstance(row.get("values"), list):
+        stripped["values"] = [
+            v
+            for v in row["values"]
+            if isinstance(v, dict)
+            and decisions.can(READ, "twin", (str(v.get("source")), str(v.get("name"))))
+        ]
+    if isinstance(row.get("delta"), list):
+        stripped["delta"] = [k for k in row["delta"] if decisions.can(READ, "twin", ("desired", k))]
     return stripped
 
 
