@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         mqtt.add_argument("--no-mqtt", action="store_true", help="turn MQTT off")
         p.add_argument("--auth", metavar="PATH", help="identities, policies and OIDC settings")
         p.add_argument("--rules", metavar="PATH", help="rules and anomaly detection (YAML/JSON)")
+        p.add_argument(
+            "--ingest", metavar="PATH", help="MQTT limits, auto-create rules, payload mappers"
+        )
 
     add_server_flags(sub.add_parser("serve", help="run the platform"))
     demo = sub.add_parser("demo", help="run the platform with a simulated fleet")

@@ -32,6 +32,7 @@ from twinkit.dispatch.commands import Commands
 from twinkit.dispatch.outbox import outbox_for
 from twinkit.dispatch.presence import Presence
 from twinkit.ingest.broker_url import BrokerAddress, parse_broker_url
+from twinkit.ingest.config import IngestConfig
 from twinkit.ingest.connector import MqttConnector
 from twinkit.ingest.embedded_broker import BrokerUnavailable, EmbeddedBroker, check_port_free
 from twinkit.model.errors import TwinkitError
@@ -63,6 +64,7 @@ class ServeOptions:
     no_mqtt: bool = False
     auth: str | None = None
     rules: str | None = None
+    ingest: str | None = None
     demo: bool = False
     tune_gc: bool = False  # the CLI tunes the process's collector; embedders decide themselves
 
@@ -77,6 +79,7 @@ class ServeOptions:
             no_mqtt=args.no_mqtt,
             auth=getattr(args, "auth", None),
             rules=getattr(args, "rules", None),
+            ingest=getattr(args, "ingest", None),
             demo=demo,
             tune_gc=True,
         )
@@ -123,6 +126,7 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
     address = parse_broker_url(options.mqtt) if options.mqtt else None
     embedded = not options.no_mqtt and address is None
     auth = _load_auth(options)
+    ingest = IngestConfig.load(options.ingest) if options.ingest else None
     http_socket = _bind_http(options.host, options.port)
     try:
         if embedded:
@@ -140,7 +144,13 @@ async def serve(options: ServeOptions, stop: asyncio.Event | None = None) -> Non
                 await load_demo_fleet(platform)
             connector: MqttConnector | None = None
             if address is not None:
-                connector = MqttConnector(platform, address, client_id=session_id(options.db))
+                connector = MqttConnector(
+                    platform,
+                    address,
+                    client_id=session_id(options.db),
+                    settings=ingest.settings if ingest else None,
+                    mappers=ingest.mappers if ingest else None,
+                )
                 try:
                     await connector.start()
                 except ConnectionError as exc:
