@@ -62,7 +62,7 @@ ADMIN_POLICY = {
     "id": "admins",
     "entries": {"admins": {"subjects": ["user:root"], "resources": ADMIN_RESOURCES}},
 }
-PEOPLE = {
+PEOPLE: dict[str, dict[str, Any]] = {
     "root": {},
     "nobody": {},
     "alice": {"tenant": "acme", "groups": ["operators"]},

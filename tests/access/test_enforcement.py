@@ -75,14 +75,15 @@ async def test_writes_need_write_on_every_path(
     assert (await client.get("/api/v1/twins/acme~p1", headers=root)).json()["reported"][
         "temp"
     ] == 20
-    for method, url, body in [
+    writes: list[tuple[str, str, dict[str, Any] | None]] = [
         ("PUT", "/api/v1/twins/acme~p9", {"reported": {}}),
         ("DELETE", "/api/v1/twins/acme~p1", None),
         ("POST", "/api/v1/twins/acme~p1/telemetry", {"values": {"rpm": 1}}),
         ("PUT", "/api/v1/twins/acme~p1/relationships/r1", {"name": "feeds", "target": "acme~p2"}),
         ("DELETE", "/api/v1/models/dtmi:acme:Pump;1", None),
         ("PATCH", "/api/v1/twins/globex~g1/desired", {"sp": 1}),
-    ]:
+    ]
+    for method, url, body in writes:
         response = await client.request(method, url, json=body, headers=alice)
         assert response.status_code == 403, (method, url)
     assert not await _exists(client, root, "acme~p9")

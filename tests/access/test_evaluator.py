@@ -122,7 +122,7 @@ def test_redact_twin_document() -> None:
             )
         ]
     )
-    doc = {
+    doc: dict[str, Any] = {
         "id": "t",
         "model": None,
         "revision": 3,

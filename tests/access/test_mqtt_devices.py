@@ -15,6 +15,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from amqtt.broker import Broker
+from paho.mqtt.enums import CallbackAPIVersion
 
 from twinkit.access.audit import AuditLog
 from twinkit.access.broker import PLATFORM_USER, broker_plugins, device_may
@@ -29,7 +30,7 @@ class Client:
 
     def __init__(self, port: int, username: str | None, password: str | None) -> None:
         self.received: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self.mqtt = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=uuid.uuid4().hex)
+        self.mqtt = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=uuid.uuid4().hex)
         if username is not None:
             self.mqtt.username_pw_set(username, password)
         self.connected = threading.Event()
@@ -42,7 +43,7 @@ class Client:
             self.connected.set()
 
         self.mqtt.on_connect = on_connect
-        self.mqtt.on_message = lambda c, u, m: self.received.put((m.topic, m.payload))
+        self.mqtt.on_message = lambda c, u, m: self.received.put((m.topic, bytes(m.payload)))
         self.mqtt.connect("127.0.0.1", port)
         self.mqtt.loop_start()
         self.connected.wait(3)

@@ -47,7 +47,7 @@ entry = st.fixed_dictionaries(
         "resources": st.dictionaries(st.sampled_from(PATHS), rule, min_size=1, max_size=4),
     }
 )
-scope = st.one_of(
+scope: st.SearchStrategy[dict[str, str]] = st.one_of(
     st.just({}),
     st.sampled_from(TWINS).map(lambda t: {"twin": t}),
     st.sampled_from(["acme", "globex"]).map(lambda t: {"tenant": t}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -83,7 +84,7 @@ async def test_relationship_rules_hold_for_twins_not_refiltered(tmp_path: Path) 
             root, alice = people.headers("root"), people.headers("alice")
             assert (await http.post("/api/v1/models", json=pump, headers=root)).is_success
             for twin, model in (("acme~a", pump["@id"]), ("acme~b", None), ("acme~c", None)):
-                body = {"model": model, "reported": {}}
+                body: dict[str, Any] = {"model": model, "reported": {}}
                 assert (await http.put(f"/api/v1/twins/{twin}", json=body, headers=root)).is_success
             for source, target in (("acme~a", "acme~b"), ("acme~b", "acme~c")):
                 body = {"name": "feeds", "target": target}

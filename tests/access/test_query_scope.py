@@ -83,7 +83,7 @@ entry = st.fixed_dictionaries(
         "resources": st.dictionaries(st.sampled_from(PATHS), rule, min_size=1, max_size=4),
     }
 )
-scope = st.one_of(
+scope: st.SearchStrategy[dict[str, str]] = st.one_of(
     st.just({}),
     st.sampled_from(IDS[:4]).map(lambda t: {"twin": t}),
     st.sampled_from(["acme", "globex"]).map(lambda t: {"tenant": t}),
@@ -99,7 +99,7 @@ policies = st.tuples(
 @st.composite
 def graphs(draw: st.DrawFn) -> dict[str, Any]:
     ids = IDS[: draw(st.integers(1, len(IDS)))]
-    twins = {}
+    twins: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] = {}
     for twin in ids:
         model = draw(st.sampled_from([None, BASE, PUMP, FAN]))
         if model is None:

@@ -167,7 +167,7 @@ schema = schemathesis.openapi.from_asgi(
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_every_operation_answers_as_documented(case: schemathesis.Case) -> None:
+def test_every_operation_answers_as_documented(case: schemathesis.Case[Any]) -> None:
     """Every check, "schema-valid data is accepted" included: only the operations in
     SEMANTIC_REFUSALS may refuse schema-valid data, with the statuses listed there."""
     case.call_and_validate(headers=ADMIN.headers("root"))

@@ -6,6 +6,10 @@ three-valued logic, the sort order) are spelled out with ``json_type``, so the
 statement returns exactly what the in-memory evaluator returns. Traversals are
 joins on ``relationships``; variable-length hops are recursive CTEs.
 
+With a :class:`~twinkit.query.scope.TwinScope` the statement runs over the graph as
+one caller sees it: the scope's tests join every twin and relationship it reads, and
+each document field is read through the scope (:mod:`twinkit.query.scope_sql`).
+
 Positive top-level conditions also get a plain ``json_extract(...) op value``
 twin, which is implied by the exact test and lets SQLite use an expression index
 on that path (see :mod:`twinkit.query.indexes`).
