@@ -125,7 +125,7 @@ class RuleEngine:
         self._wake = asyncio.Event()
         self._tick = tick  # the longest the background task sleeps without being woken
         self._grace = grace
-        self._timers = Schedule(max_timers)
+        self.timers = Schedule(max_timers)  # every (rule, twin)'s next deadline
         self._seeds: deque[_Seed] = deque()
         self._saved: dict[str, Any] = {}  # holds saved by the previous run, by rule
         self._judging = asyncio.Lock()
@@ -189,7 +189,7 @@ class RuleEngine:
                 await asyncio.sleep(0.002)
             elif self._actions:
                 await asyncio.gather(*list(self._actions), return_exceptions=True)
-            elif (due := self._timers.next_due()) is not None and due <= self._now():
+            elif (due := self.timers.next_due()) is not None and due <= self._now():
                 await self.check_timers()
             else:
                 return
@@ -251,7 +251,7 @@ class RuleEngine:
         self._inputs.pop(rule_id, None)
         self._series.pop(rule_id, None)
         self._by_model.clear()
-        self._timers.disarm_rule(rule_id)
+        self.timers.disarm_rule(rule_id)
         for key in [k for k in self._holds if k[0] == rule_id]:
             hold = self._holds.pop(key)
             if hold.active and rule.alert is not None:
@@ -275,7 +275,7 @@ class RuleEngine:
         self._series[rule.id] = tuple(window_series(rule))
         self._by_model.clear()
         if old is not None:
-            self._timers.disarm_rule(rule.id)
+            self.timers.disarm_rule(rule.id)
             for key in [k for k in self._holds if k[0] == rule.id]:
                 self._holds[key].since = None  # a changed rule starts timing afresh
         self._recompute_keep()
@@ -390,7 +390,7 @@ class RuleEngine:
         self._wake.set()
 
     def _forget(self, twin: str) -> None:
-        self._timers.disarm_twin(twin)
+        self.timers.disarm_twin(twin)
         self._states.pop(twin, None)
         self._windows = {k: w for k, w in self._windows.items() if k[0] != twin}
         self._holds = {k: h for k, h in self._holds.items() if k[1] != twin}
@@ -401,7 +401,7 @@ class RuleEngine:
     async def _run(self) -> None:
         while True:
             timeout = 0.0 if self._seeds else self._tick
-            due = self._timers.next_due()
+            due = self.timers.next_due()
             if due is not None:  # sleep until the next deadline (plus grace) at most
                 timeout = min(timeout, max(0.0, due + self._grace - self._now()))
             with contextlib.suppress(TimeoutError):
@@ -472,7 +472,7 @@ class RuleEngine:
             await self._judge_due(self._now())
 
     async def _judge_due(self, until: float) -> None:
-        for (rule_id, twin), at, lag in self._timers.take(until):
+        for (rule_id, twin), at, lag in self.timers.take(until):
             self.timer_evaluations += 1
             state = self._states.get(twin)  # the twin as the engine last judged it
             await self.evaluate_twin(twin, at, state, only=(rule_id,), lag=lag)
@@ -494,6 +494,7 @@ class RuleEngine:
                 for r in self.rules_for(state.id, state.model)
                 if (r.timed or (r.id, state.id) in self._holds)
                 and (seed.rules is None or r.id in seed.rules)
+                and self.timers.get((r.id, state.id)) is None  # else judged since, and armed
             ]
             if rules:
                 lag = sample_lag(state.document())
@@ -542,7 +543,8 @@ class RuleEngine:
                 hold = self._holds[(rule.id, twin)] = Hold()
             transition = hold.step(holds, moment, rule.hold)
             if rule.timed:
-                self._arm(rule, twin, hold, next_change(rule, doc, windows, moment), lag)
+                change = next_change(rule, doc, windows, moment)
+                self._arm(rule, twin, hold, change, moment, lag)
             if transition is None:
                 if not hold.active and hold.since is None:
                     self._holds.pop((rule.id, twin), None)
@@ -554,9 +556,12 @@ class RuleEngine:
             self._actions.add(task)
             task.add_done_callback(self._actions.discard)
 
-    def _arm(self, rule: Rule, twin: str, hold: Hold, change: float | None, lag: float) -> None:
-        moments = [t for t in (hold.due(rule.hold), change) if t is not None]
-        self._timers.arm((rule.id, twin), min(moments) if moments else None, lag)
+    def _arm(
+        self, rule: Rule, twin: str, hold: Hold, change: float | None, now: float, lag: float
+    ) -> None:
+        # strictly later than the judgement: a deadline can never make the engine spin
+        moments = [t for t in (hold.due(rule.hold), change) if t is not None and t > now]
+        self.timers.arm((rule.id, twin), min(moments) if moments else None, lag)
 
     async def _holds_now(
         self, rule: Rule, state: TwinState, doc: dict[str, Any], now: float

@@ -54,7 +54,7 @@ class Hold:
         """When a pending ``for:`` completes, if one is pending."""
         if self.since is None or self.active or need <= 0:
             return None
-        return self.since + need
+        return reached(self.since, need)
 
 
 JUDGED = frozenset(
@@ -179,17 +179,36 @@ def next_change(
         for age in rule.condition.ages:
             seen = last_seen(doc, age) if age.thresholds else None
             if seen is not None:
-                soonest = min([soonest, *(seen + t for t in age.thresholds if seen + t > now)])
+                moments = (reached(seen, t) for t in age.thresholds)
+                soonest = min([soonest, *(m for m in moments if m > now)])
     for series, span in spans:
         window = windows.get(series)
         if window is None:
             continue
         lo, hi = window.span(now - span, now)
-        if lo < hi and window.times[lo] + span > now:  # the oldest point in the span leaves
-            soonest = min(soonest, window.times[lo] + span)
+        if lo < hi and (leaves := left(window.times[lo], span)) > now:  # the oldest one leaves
+            soonest = min(soonest, leaves)
         if hi < len(window.times):  # a point dated after now enters
             soonest = min(soonest, window.times[hi])
     return soonest if soonest < math.inf else None
+
+
+def reached(start: float, span: float) -> float:
+    """The first moment ``m`` with ``m - start >= span`` in floating point (``start + span``
+    can fall a hair short at today's epoch values: a timer must never wake one ulp early)."""
+    moment = start + span
+    while moment - start < span:
+        moment = math.nextafter(moment, math.inf)
+    return moment
+
+
+def left(t: float, span: float) -> float:
+    """The first moment ``m`` at which a point at ``t`` is out of a ``span`` window
+    (``m - span >= t``, the test :meth:`SeriesWindow.span` makes)."""
+    moment = t + span
+    while moment - span < t:
+        moment = math.nextafter(moment, math.inf)
+    return moment
 
 
 def last_seen(doc: dict[str, Any], age: AgeCall) -> float | None:
