@@ -103,3 +103,17 @@ def test_an_echo_of_an_alarm_is_damped_but_a_stronger_event_is_not() -> None:
     assert echo_raw < 0.5  # an echo: halved, well below any alert threshold
     assert max(later) < 0.5
     assert stronger >= 0.8  # a bigger event inside the quiet period still alarms
+
+
+def test_use_weights_are_renormalised_before_they_overflow() -> None:
+    memory = ShapeMemory(capacity=3, width=2, vigilance=0.1)
+    for window in ([0.0, 0.0], [5.0, 5.0], [0.0, 0.0], [9.0, 9.0]):
+        point = np.array(window)
+        memory.learn(point, *memory.nearest(point, float(point @ point)))
+    assert memory.uses[1] < memory.uses[2]  # the newer shape counts more
+    memory.unit = 1e100  # as after ~1.4 million values
+    point = np.array([0.0, 0.0])
+    memory.learn(point, *memory.nearest(point, 0.0))
+    assert memory.unit < 2.0 and all(np.isfinite(memory.uses))
+    assert memory.uses.index(max(memory.uses)) == 0  # the order survives
+    assert memory.uses[1] < memory.uses[2]

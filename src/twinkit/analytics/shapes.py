@@ -41,7 +41,7 @@ class ShapeMemory:
         self.prototypes: NDArray[np.float64] = np.zeros((capacity, width))
         # squared length of each prototype; an empty slot is infinitely far from everything
         self.norms: NDArray[np.float64] = np.full(capacity, np.inf)
-        self.uses: NDArray[np.float64] = np.zeros(capacity)
+        self.uses = [0.0] * capacity  # a plain list: read and written one slot at a time
         self.unit = 1.0
         self.used = 0
         self.vigilance = vigilance
@@ -69,22 +69,23 @@ class ShapeMemory:
     def learn(self, window: NDArray[np.float64], best: int, distance: float) -> None:
         """Fold ``window`` in, given what :meth:`nearest` said about it."""
         self.unit /= _USE_DECAY
-        if self.unit > _RESCALE:
-            self.uses /= self.unit
-            self.unit = 1.0
+        unit = self.unit
+        uses = self.uses
+        if unit > _RESCALE:
+            self.uses = uses = [u / unit for u in uses]
+            self.unit = unit = 1.0
         if best >= 0 and distance <= self.vigilance:
-            uses = self.uses[best] + self.unit
-            self.uses[best] = uses
+            count = uses[best] + unit
+            uses[best] = count
             prototype = self.prototypes[best]
-            prototype += (window - prototype) * max(self.unit / uses, 1.0 / _LEARN_CAP)
+            prototype += (window - prototype) * max(unit / count, 1.0 / _LEARN_CAP)
             self.norms[best] = prototype @ prototype
             return
-        capacity = self.uses.shape[0]
-        if self.used < capacity:
+        if self.used < len(uses):
             slot = self.used
             self.used += 1
         else:
-            slot = int(self.uses.argmin())
+            slot = uses.index(min(uses))
         self.prototypes[slot] = window
         self.norms[slot] = window @ window
-        self.uses[slot] = self.unit
+        uses[slot] = unit

@@ -260,9 +260,13 @@ class SignalDetector:
             window = [*self.blocks, block_sum / block_n]
             if len(window) == cfg.shape_width and n > 2 * cfg.fast + _WARMUP:
                 inv = 1.0 / sd
-                scaled = [min(max((m - mean) * inv, -_SHAPE_CLIP), _SHAPE_CLIP) for m in window]
-                points = np.array(scaled)
-                best, distance = self.memory.nearest(points, sum(p * p for p in scaled))
+                if max(max(window) - mean, mean - min(window)) * inv <= _SHAPE_CLIP:
+                    points = (np.array(window) - mean) * inv
+                else:  # rare: a wild value; clip it (and keep huge numbers out of numpy)
+                    points = np.array(
+                        [min(max((m - mean) * inv, -_SHAPE_CLIP), _SHAPE_CLIP) for m in window]
+                    )
+                best, distance = self.memory.nearest(points, float(points @ points))
                 shape = distance if self.windows >= _WARMUP else 0.0
 
         # stuck (opt-in): the value repeats exactly for longer than the signal ever did
