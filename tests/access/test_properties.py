@@ -9,6 +9,8 @@ evaluator's tries.
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -141,15 +143,19 @@ def check_events(twin: str, events: list[dict[str, Any]], allowed: Any) -> None:
     write=st.tuples(
         st.sampled_from(TWINS), st.sampled_from(["reported", "desired"]), st.sampled_from(KEYS)
     ),
+    on_disk=st.booleans(),  # SQLite: queries run as SQL in the caller's scope
 )
 def test_no_surface_leaks_and_no_write_without_write(
     policies: list[dict[str, Any]],
     states: dict[str, Any],
     tenant: str | None,
     write: tuple[str, str, str],
+    on_disk: bool,
 ) -> None:
     policies = [{**p, "id": f"p{i}"} for i, p in enumerate(policies)]
-    asyncio.run(_exercise(policies, states, tenant, write))
+    with tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "t.db" if on_disk else None
+        asyncio.run(_exercise(policies, states, tenant, write, db))
 
 
 async def _exercise(
@@ -157,6 +163,7 @@ async def _exercise(
     states: dict[str, Any],
     tenant: str | None,
     write: tuple[str, str, str],
+    db: Path | None,
 ) -> None:
     people = {"root": {}, "u": {"groups": ["g"], "tenant": tenant}}
     r = realm([ADMIN_POLICY, *policies], people)
@@ -165,11 +172,12 @@ async def _exercise(
     def allowed(twin: str, resource: str, perm: str = "READ") -> bool:
         return oracle(policies, subjects, twin, perm, resource)
 
-    async with Platform.open(None) as tk:
+    async with Platform.open(db) as tk:
         for twin, state in states.items():
             await tk.twins.put(twin, reported=state["reported"], desired=state["desired"])
             if state["telemetry"]:
                 await tk.twins.telemetry(twin, state["telemetry"])
+        await tk.flush()
         app = create_app(tk)
         install_access(app, tk, r.config, audit=AuditLog(None))
         transport = httpx.ASGITransport(app=app)
