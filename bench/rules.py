@@ -4,11 +4,15 @@
 
 Runs the same telemetry (``twins`` x ``samples`` at 1 Hz sample time, batches of 500) through
 four platforms: plain ingestion (the baseline), with a rule engine (a threshold rule, a 5-minute
-average with ``for: 1m``, a rate rule), with the detector runtime (one univariate detector per
-twin), and with both. For each it prints ingestion throughput (until the last batch committed),
-the end-to-end throughput (until every rule/score was evaluated and written), the ratio to the
-baseline, dropped samples, and how many journal events the results added per sample. Then it
-times a dry-run over one twin's history.
+average with ``for: 1m``, a rate rule, a "no data for 5 minutes" rule), with the detector
+runtime (one univariate detector per twin), and with both. For each it prints ingestion
+throughput (until the last batch committed), the end-to-end throughput (until every rule/score
+was evaluated and written), the ratio to the baseline, dropped samples, and how many journal
+events the results added per sample. Then it times a dry-run over one twin's history.
+
+Last, timers (``--timer-twins``, a fake clock): every twin sends one value; the time it takes
+the engine to fire "no data" on all of them when the clock passes their deadlines, beside the
+same number of firings caused by a value (the baseline), and the deadline heap's size.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from twinkit import Platform
 from twinkit.analytics_runtime import DetectorRuntime, parse_detections
 from twinkit.rules import RuleEngine, dry_run, parse_rule
+from twinkit.testing import FrozenClock
 
 MODEL = "dtmi:bench:Pump;1"
 PUMP = {
@@ -36,7 +41,7 @@ PUMP = {
         {"@type": "Property", "name": "mode", "schema": "string", "writable": True},
     ],
 }
-RULES = [
+RULES: list[dict[str, Any]] = [
     {"id": "hot", "models": [MODEL], "when": "telemetry.temperature > 90", "actions": ["alert"]},
     {
         "id": "warm",
@@ -50,6 +55,12 @@ RULES = [
         "models": [MODEL],
         "when": "rate(telemetry.temperature, '1m') > 1",
         "actions": [{"set_desired": {"mode": "eco"}}],
+    },
+    {
+        "id": "silent",
+        "models": [MODEL],
+        "when": "age(telemetry.temperature) > '5m'",
+        "actions": ["alert"],
     },
 ]
 DETECTION = [{"name": "temp", "model": MODEL, "signals": ["temperature"], "threshold": 0.95}]
@@ -115,12 +126,46 @@ async def run(kind: str, path: Path | None, args: argparse.Namespace) -> dict[st
         return result
 
 
+async def timers(twins: int) -> dict[str, float]:
+    """Fire ``twins`` alerts by time alone, and as many by a value, on a fake clock."""
+    clock = FrozenClock(T0)
+    result: dict[str, float] = {"twins": twins}
+    async with Platform.open(None, clock=clock) as tk:
+        await tk.models.add(PUMP)
+        ids = [f"pump-{k}" for k in range(twins)]
+        for twin in ids:
+            await tk.twins.put(twin, model=MODEL)
+        engine = RuleEngine(tk, persist=False, max_pending=10 * twins)
+        await engine.start()
+        await engine.add_many([RULES[0], RULES[3]])  # "hot" (values) and "silent" (time)
+        start = time.perf_counter()
+        await tk.twins.telemetry_batch([(t, {"temperature": 20.0}, None) for t in ids])
+        await engine.settle()
+        result["armed_per_s"] = twins / (time.perf_counter() - start)
+        result["deadlines"] = len(engine.timers)
+        result["heap"] = len(engine.timers._heap)
+        clock.advance(60)
+        start = time.perf_counter()
+        await tk.twins.telemetry_batch([(t, {"temperature": 95.0}, None) for t in ids])
+        await engine.settle()
+        result["by_value_per_s"] = twins / (time.perf_counter() - start)
+        clock.advance(300)
+        start = time.perf_counter()
+        await engine.settle()
+        result["by_time_per_s"] = twins / (time.perf_counter() - start)
+        result["alerts"] = len(engine.alerts.list())
+        result["tasks"] = len(asyncio.all_tasks())
+        await engine.close()
+    return result
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--twins", type=int, default=50)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of memory")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--timer-twins", type=int, default=5000)
     args = parser.parse_args()
     best: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,6 +193,14 @@ async def main() -> None:
             f"  +{r['extra_events_per_sample']:.3f} events/sample"
             f"  dropped {r['dropped']:.0f}{extra}"
         )
+    t = await timers(args.timer_twins)
+    print(
+        f"timers     {t['twins']:.0f} twins: deadlines armed {t['armed_per_s']:,.0f}/s "
+        f"({t['deadlines']:.0f} deadlines, {t['heap']:.0f} heap entries); alerts fired by a value "
+        f"{t['by_value_per_s']:,.0f}/s, by time alone {t['by_time_per_s']:,.0f}/s "
+        f"(x{t['by_time_per_s'] / t['by_value_per_s']:.2f}); {t['alerts']:.0f} alerts open, "
+        f"{t['tasks']:.0f} asyncio tasks"
+    )
 
 
 if __name__ == "__main__":

@@ -560,8 +560,11 @@ class RuleEngine:
         self, rule: Rule, twin: str, hold: Hold, change: float | None, now: float, lag: float
     ) -> None:
         # strictly later than the judgement: a deadline can never make the engine spin
-        moments = [t for t in (hold.due(rule.hold), change) if t is not None and t > now]
-        self.timers.arm((rule.id, twin), min(moments) if moments else None, lag)
+        at = change if change is not None and change > now else None
+        due = hold.due(rule.hold)
+        if due is not None and due > now and (at is None or due < at):
+            at = due
+        self.timers.arm((rule.id, twin), at, lag)
 
     async def _holds_now(
         self, rule: Rule, state: TwinState, doc: dict[str, Any], now: float

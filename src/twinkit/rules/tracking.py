@@ -6,6 +6,7 @@ Shared by the live engine and the dry-run, so a dry-run fires exactly when the e
 
 from __future__ import annotations
 
+import bisect
 import inspect
 import math
 from collections.abc import Awaitable, Callable, Mapping
@@ -173,24 +174,39 @@ def next_change(
     ``age()`` reaches a threshold it is compared with. None when only new values can change
     it. (A pending ``for:`` is the caller's: :meth:`Hold.due`.)"""
     soonest = math.inf
-    spans = list(rule.windows.items())
-    if rule.condition is not None:
-        spans += [(w.series, w.span) for w in rule.condition.windows]
-        for age in rule.condition.ages:
+    condition = rule.condition
+    if condition is not None:
+        for age in condition.ages:
             seen = last_seen(doc, age) if age.thresholds else None
             if seen is not None:
-                moments = (reached(seen, t) for t in age.thresholds)
-                soonest = min([soonest, *(m for m in moments if m > now)])
-    for series, span in spans:
-        window = windows.get(series)
-        if window is None:
-            continue
-        lo, hi = window.span(now - span, now)
-        if lo < hi and (leaves := left(window.times[lo], span)) > now:  # the oldest one leaves
-            soonest = min(soonest, leaves)
-        if hi < len(window.times):  # a point dated after now enters
-            soonest = min(soonest, window.times[hi])
+                for threshold in age.thresholds:
+                    moment = reached(seen, threshold)
+                    if now < moment < soonest:
+                        soonest = moment
+        for call in condition.windows:
+            soonest = _window_change(windows.get(call.series), call.span, now, soonest)
+    for series, span in rule.windows.items():
+        soonest = _window_change(windows.get(series), span, now, soonest)
     return soonest if soonest < math.inf else None
+
+
+def _window_change(window: SeriesWindow | None, span: float, now: float, soonest: float) -> float:
+    """``soonest``, or earlier if a point leaves the ``span`` window (or a point dated after
+    ``now`` enters it) before that (on the hot path: one call per judgement)."""
+    if window is None:
+        return soonest
+    times = window.times
+    lo = bisect.bisect_right(times, now - span)
+    hi = bisect.bisect_right(times, now)
+    if lo < hi:  # the oldest point in the span leaves
+        moment = times[lo] + span
+        if moment - span < times[lo]:
+            moment = left(times[lo], span)
+        if now < moment < soonest:
+            soonest = moment
+    if hi < len(times) and times[hi] < soonest:  # a point dated after now enters
+        soonest = times[hi]
+    return soonest
 
 
 def reached(start: float, span: float) -> float:
@@ -240,7 +256,11 @@ def sample_lag(doc: dict[str, Any]) -> float:
 
 @lru_cache(maxsize=8192)
 def _epoch(text: str) -> float:
-    return parse_time(text).timestamp()
+    try:  # the platform writes these (format_time): ISO 8601 with a zone
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = parse_time(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 class TwinView:
