@@ -1,12 +1,14 @@
 """Run a registered detector over NAB-format series and score it with NAB's rules.
 
     PYTHONPATH=src .venv/bin/python bench/nab.py [--data DIR] [--labels FILE] [--out DIR]
-        [--detector NAME] [--config JSON] [--profiles FILE] [--split] [--per-series]
+        [--detector NAME] [--config JSON] [--profiles FILE] [--split] [--per-series] [--synthetic]
 
 Each series is streamed once, in order, through a fresh detector (``process_one``: score from the
 past, then learn). Per-row results are written in NAB's result format
 (``OUT/<detector>/<category>/<detector>_<file>.csv`` with ``timestamp,value,anomaly_score,label``)
 and the corpus is scored for every profile beside NAB's null detector and a random detector.
+``--synthetic`` scores generated series instead (eleven kinds of normal behaviour, each with
+each of up to seven kinds of anomaly, or none), a check that owes nothing to NAB's series.
 ``--split`` also scores two halves (alternate series within each category), the check used
 against tuning to the development series: choose on one half, confirm on the other.
 """
@@ -18,8 +20,10 @@ import csv
 import json
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import numpy as np
 
 from twinkit.analytics import create_detector
 from twinkit.analytics.nab_scoring import (
@@ -56,6 +60,88 @@ def load_series(data: Path, labels: Path) -> list[tuple[str, list[str], list[flo
         out.append(
             (name, [r["timestamp"] for r in rows], [float(r["value"]) for r in rows], limits)
         )
+    return out
+
+
+SYNTHETIC_ROWS = 4000
+SYNTHETIC_KINDS = ("spike", "shift", "variance", "reverse", "timeshift", "drift", "flat", "none")
+_ORDER_KINDS = {"reverse", "timeshift"}  # anomalies only in the order of the values
+_STRUCTURED = {"gauss_daily", "poisson_daily", "cpu_like", "random_walk", "ar1"}
+
+
+def _noise_families(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Eleven kinds of normal behaviour, from Gaussian to bursty counts and random walks."""
+    i = np.arange(n)
+    daily = np.sin(2 * np.pi * i / 288)
+    ar1 = np.zeros(n)
+    shocks = rng.normal(0, 1, n)
+    for k in range(1, n):
+        ar1[k] = 0.95 * ar1[k - 1] + shocks[k]
+    return {
+        "gauss": 10 + rng.normal(0, 1, n),
+        "gauss_daily": 50 + 10 * daily + rng.normal(0, 1, n),
+        "student3": 10 + rng.standard_t(3, n),
+        "lognormal": np.exp(rng.normal(0, 1, n)),
+        "poisson2": rng.poisson(2, n).astype(float),
+        "poisson_daily": rng.poisson(20 * (1.2 + daily)).astype(float),
+        "counts_bursty": rng.poisson(np.exp(rng.normal(1, 1, n))).astype(float),
+        "random_walk": np.cumsum(rng.normal(0, 1, n)),
+        "ar1": ar1,
+        "quantised": np.round(10 + rng.normal(0, 0.7, n)),
+        "cpu_like": np.clip(20 + 5 * daily + rng.gamma(2, 3, n), 0, 100),
+    }
+
+
+def _inject(x: np.ndarray, kind: str, at: int, rng: np.random.Generator) -> np.ndarray:
+    """One anomaly of ``kind`` starting at row ``at``; sizes are in the series' own spread."""
+    y = x.copy()
+    spread = float(np.std(x)) + 1e-9
+    step = float(np.std(np.diff(x))) / np.sqrt(2) + 1e-9
+    span = 150  # rows an episode lasts (12.5 hours at 5 minutes)
+    sign = float(rng.choice([-1.0, 1.0]))
+    if kind == "spike":
+        y[at] += 6 * spread * sign
+    elif kind == "shift":
+        y[at:] += 2 * spread * sign
+    elif kind == "variance":
+        part = y[at : at + span]
+        y[at : at + span] = part.mean() + 3 * (part - part.mean()) + rng.normal(0, 2 * step, span)
+    elif kind == "reverse":  # the same values in reverse order
+        y[at : at + span] = x[at : at + span][::-1]
+    elif kind == "timeshift":  # the last six hours again: a pattern out of its time
+        y[at : at + span] = x[at - 72 : at - 72 + span]
+    elif kind == "drift":
+        y[at:] += np.linspace(0, 3 * spread, len(x) - at)
+    elif kind == "flat":
+        y[at : at + span] = x[at]
+    return y
+
+
+def synthetic_series(
+    seeds: tuple[int, ...] = (0, 1),
+) -> list[tuple[str, list[str], list[float], list]]:
+    """A check independent of NAB: every noise family with each kind of anomaly (and none),
+    one anomaly per series at a random row after 1500, in a NAB-style window (10% of the rows,
+    centred on the anomaly's start); 5-minute rows."""
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    times = [start + timedelta(minutes=5 * k) for k in range(SYNTHETIC_ROWS)]
+    stamps = [t.strftime("%Y-%m-%d %H:%M:%S") for t in times]
+    half = SYNTHETIC_ROWS // 20
+    out = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        for family, x in _noise_families(SYNTHETIC_ROWS, rng).items():
+            for kind in SYNTHETIC_KINDS:
+                if kind in _ORDER_KINDS and family not in _STRUCTURED:
+                    continue  # reordering independent noise changes nothing: no anomaly
+                at = int(rng.integers(1500, 3500))
+                y = _inject(x, kind, at, rng)
+                limits = (
+                    []
+                    if kind == "none"
+                    else [(times[at - half], times[min(at + half, SYNTHETIC_ROWS - 1)])]
+                )
+                out.append((f"synthetic-{family}/{kind}_{seed}.csv", stamps, y.tolist(), limits))
     return out
 
 
@@ -133,13 +219,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profiles", type=Path, default=NAB / "config" / "profiles.json")
     p.add_argument("--per-series", action="store_true", help="print each series' raw score")
     p.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="score generated series instead (11 kinds of normal behaviour x up to 7 anomalies)",
+    )
+    p.add_argument(
         "--split", action="store_true", help="also score two halves (alternate series per category)"
     )
     args = p.parse_args(argv)
 
     profiles = load_profiles(args.profiles) if args.profiles.exists() else DEFAULT_PROFILES
     profiles = tuple(sorted(profiles, key=lambda c: c.name != "standard"))
-    corpus = load_series(args.data, args.labels)
+    corpus = synthetic_series() if args.synthetic else load_series(args.data, args.labels)
     print(f"{len(corpus)} series, {sum(len(c[2]) for c in corpus)} values")
 
     results, elapsed, seen = run_detector(args.detector, json.loads(args.config), corpus, args.out)
