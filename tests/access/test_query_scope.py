@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.query.test_equivalence import desired, queries, reported, scalars
+from tests.query.test_equivalence import desired, queries, relationships, reported
 from twinkit import Platform, ValidationFailed
 from twinkit.access.evaluator import READ, Evaluator
 from twinkit.access.policy import load_policies
@@ -106,18 +106,7 @@ def graphs(draw: st.DrawFn) -> dict[str, Any]:
             twins[twin] = (None, draw(reported), draw(desired))
         else:
             twins[twin] = (model, draw(typed_reported), draw(typed_desired))
-    rels = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(ids),
-                st.sampled_from(ids),
-                st.sampled_from(["r", "s"]),
-                st.dictionaries(st.just("w"), scalars, max_size=1),
-            ),
-            max_size=10,
-        )
-    )
-    return {"twins": twins, "rels": rels}
+    return {"twins": twins, "rels": draw(relationships(ids, 10))}
 
 
 EXTRA = [

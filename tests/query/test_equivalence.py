@@ -38,19 +38,20 @@ desired = st.dictionaries(st.sampled_from(["a", "b"]), scalars, max_size=2)
 def graphs(draw: st.DrawFn) -> dict[str, Any]:
     count = draw(st.integers(1, 9))
     twins = {f"t{i}": (draw(reported), draw(desired)) for i in range(count)}
-    ids = sorted(twins)
-    rels = draw(
-        st.lists(
-            st.tuples(
-                st.sampled_from(ids),
-                st.sampled_from(ids),
-                st.sampled_from(["r", "s"]),
-                st.dictionaries(st.just("w"), scalars, max_size=1),
-            ),
-            max_size=14,
-        )
+    return {"twins": twins, "rels": draw(relationships(sorted(twins), 14))}
+
+
+def relationships(ids: list[str], most: int) -> st.SearchStrategy[list[Any]]:
+    """(source, target, name, properties) between ``ids``."""
+    return st.lists(
+        st.tuples(
+            st.sampled_from(ids),
+            st.sampled_from(ids),
+            st.sampled_from(["r", "s"]),
+            st.dictionaries(st.just("w"), scalars, max_size=1),
+        ),
+        max_size=most,
     )
-    return {"twins": twins, "rels": rels}
 
 
 paths = st.sampled_from(
