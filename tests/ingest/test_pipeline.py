@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -12,6 +14,7 @@ from twinkit.ingest.mqtt import Message
 from twinkit.ingest.pipeline import AutoCreate, Ingest, IngestSettings
 from twinkit.ingest.signals import Signal
 from twinkit.platform import Platform
+from twinkit.storage.sqlite import SQLiteStore
 
 
 @pytest.fixture
@@ -147,3 +150,31 @@ async def test_a_failing_mapper_is_counted_and_never_stalls_the_rest(tk: Platfor
     assert ingest.stats.rejected["mapping_failed"] == 1
     assert ingest.stats.counters["applied"] == 1
     assert told == []  # a foreign topic names no twin to tell
+
+
+async def test_batches_in_flight_together_keep_each_twins_order(tmp_path: Path) -> None:
+    """Twins that must be read back from storage (a cache far smaller than the fleet)
+    make a batch wait before it folds; the next batch must still fold after it."""
+    platform = Platform(SQLiteStore(tmp_path / "t.db"), cache_size=8)
+    await platform.start()
+    try:
+        twins = [f"t{index}" for index in range(40)]
+        for twin in twins:
+            await platform.twins.put(twin)
+        ingest = Ingest(platform, ack=lambda m: None, settings=IngestSettings(device_rate=0))
+        shuffle = random.Random(7)
+        sent = 0
+        for _ in range(30):
+            for twin in shuffle.sample(twins, 13):  # a different mix of twins every loop turn
+                feed(ingest, message(f"twinkit/{twin}/telemetry", {"seq": sent}, qos=0))
+                sent += 1
+            await asyncio.sleep(0)
+        await settle(ingest)
+        assert ingest.stats.counters["applied"] == sent
+        for twin in twins:
+            events = await platform.journal.events(twin, after_revision=0, limit=1000)
+            seqs = [e.data["values"]["seq"] for e in events if "values" in e.data]
+            assert seqs == sorted(seqs) and seqs, twin
+            assert (await platform.twins.get(twin)).telemetry["seq"] == seqs[-1]
+    finally:
+        await platform.close()

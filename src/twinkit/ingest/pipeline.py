@@ -387,22 +387,29 @@ class Ingest:
 
 Written = Callable[[BaseException | None], None]
 
+# batches folding or committing at once: one commits while the next folds and waits
+IN_FLIGHT = 2
+
 
 class TelemetryTurn:
     """Telemetry goes to the engine in batches that grow with the load.
 
-    While one batch is folding and committing, the messages that arrive wait and go
-    together as the next batch once it is durable; with nothing in flight a message goes
-    at the end of this loop turn. A quiet device waits for nothing, and a flood costs one
-    fold pass and one commit per batch instead of per message. Each message keeps its own
-    context and hears its own outcome: ``written(None)`` once durable, or the error.
+    With nothing in flight a message goes at the end of this loop turn. Under load, up to
+    :data:`IN_FLIGHT` batches are in the engine at once — one committing while the next
+    folds — and the messages arriving meanwhile wait and go together as the next batch.
+    A quiet device waits for nothing, and a flood costs one fold pass and one commit per
+    batch instead of per message. A batch starts folding only once the one before it is
+    staged, so each twin's messages keep their order. Each message keeps its own context
+    and hears its own outcome: ``written(None)`` once durable, or the error.
     """
 
     def __init__(self, twins: Twins) -> None:
         self._twins = twins
         self._items: list[tuple[str, Any, datetime | None, Context, Written]] = []
-        self._running: asyncio.Task[None] | None = None
+        self._running = 0
         self._scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_staged: asyncio.Future[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -411,7 +418,7 @@ class TelemetryTurn:
     ) -> None:
         self._items.append((twin, values, at, context, written))
         self._idle.clear()
-        if self._running is None and not self._scheduled:
+        if self._running < IN_FLIGHT and not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
@@ -436,22 +443,46 @@ class TelemetryTurn:
         self._scheduled = False
         items, self._items = self._items, []
         if not items:
-            self._idle.set()
+            if not self._running:
+                self._idle.set()
             return
-        self._running = asyncio.ensure_future(self._apply(items))
-        self._running.add_done_callback(self._settled)
+        self._running += 1
+        staged = asyncio.get_running_loop().create_future()
+        task = asyncio.ensure_future(self._apply(items, self._last_staged, staged))
+        self._last_staged = staged
+        self._tasks.add(task)
+        task.add_done_callback(self._settled)
 
     def _settled(self, task: asyncio.Task[None]) -> None:
-        self._running = None
-        self._flush()
+        self._running -= 1
+        self._tasks.discard(task)
+        if self._items and not self._scheduled:
+            self._flush()
+        elif not self._running and not self._scheduled:
+            self._idle.set()
 
-    async def _apply(self, items: list[tuple[str, Any, datetime | None, Context, Written]]) -> None:
+    async def _apply(
+        self,
+        items: list[tuple[str, Any, datetime | None, Context, Written]],
+        after: asyncio.Future[None] | None,
+        staged: asyncio.Future[None],
+    ) -> None:
+        def mark_staged() -> None:
+            if not staged.done():
+                staged.set_result(None)
+
         try:
-            results = await self._twins.telemetry_batch([item[:4] for item in items])
+            if after is not None:
+                await after  # the batch before is in its twins' histories: ours goes after it
+            results = await self._twins.telemetry_batch(
+                [item[:4] for item in items], on_staged=mark_staged
+            )
         except Exception as exc:
             for *_, written in items:
                 written(exc)
             return
+        finally:
+            mark_staged()  # also when cancelled: the next batch must not wait forever
         for (*_, written), result in zip(items, results, strict=True):
             if isinstance(result, TwinkitError):
                 # the batch numbered its pointers (/3/values/x); a message has one

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -178,18 +178,22 @@ class Twins:
         items: Sequence[tuple[str, Any, datetime | None] | Message],
         *,
         context: Context | None = None,
+        on_staged: Callable[[], None] | None = None,
     ) -> list[TwinState | TwinkitError]:
         """Apply many telemetry messages (``(twin, values, at)``, optionally with a fourth
         element, that message's own context) in one group commit.
 
         Each item succeeds or fails on its own; the result list matches ``items``
         (a state, or the error that refused the item). Per twin, items apply in order.
+        ``on_staged`` is called once the batch's place in each twin's history is fixed
+        (folded and staged, not yet durable): a caller may start the next batch then.
         """
         twins = {item[0] for item in items}
         if len(twins) > self._cache_size // 2:
             half = len(items) // 2
             first = await self.telemetry_batch(items[:half], context=context)
-            return first + await self.telemetry_batch(items[half:], context=context)
+            rest = await self.telemetry_batch(items[half:], context=context, on_staged=on_staged)
+            return first + rest
         while missing := [t for t in twins if t not in self._cache]:
             await asyncio.gather(*(self._ensure_cached(t) for t in missing))
         # From here to staging there is no await: no other write can interleave.
@@ -218,8 +222,11 @@ class Twins:
             steps = [(EventKind.TELEMETRY_RECEIVED, data)]
             results.append(self._fold_into(batch, state, steps, own, now=now))
             touched.append(twin)
-        if touched:
-            await self._settle(touched, self._committer.stage(batch))
+        waiter = self._committer.stage(batch) if touched else None
+        if on_staged is not None:
+            on_staged()
+        if waiter is not None:
+            await self._settle(touched, waiter)
         return results
 
     async def delete(
