@@ -5,7 +5,8 @@
 Every figure is the best of R runs (the machine is shared) of streaming N values, one at a
 time, through ``process_one`` (score against the past, then learn) with a float timestamp.
 Baselines in the same process: appending each sample to a list (the cost of merely ingesting
-it), the textbook rolling z-score detector, and a vectorised numpy rolling z-score over the
+it), the signal detector without its shape memory (``block=0``), the textbook rolling z-score
+detector, and a vectorised numpy rolling z-score over the
 whole array at once (not streaming: an upper bound no per-sample detector can reach).
 Garbage collection is paused while timing, for every row alike. Time is this process's CPU time
 (``time.process_time``), so other jobs on a shared machine do not count against the detector.
@@ -98,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("ingest only (list.append)", ingest_rate),
         ("signal detector", best_rate(stream(SignalDetector, values), n, r)),
+        (
+            "signal, no shape memory",
+            best_rate(stream(lambda: SignalDetector(block=0), values), n, r),
+        ),
         ("rolling z-score (per value)", best_rate(stream(ZScoreDetector, values), n, r)),
         ("numpy rolling z (batch)", best_rate(lambda: numpy_rolling_z(values), n, r)),
         ("multivariate, 3 signals", best_rate(multivariate(values[: n // 10]), n // 10, r)),
