@@ -292,7 +292,9 @@ class Ingest:
             if outcome is not None:
                 outcome.set_result(ok)
 
-        self._telemetry.add(signal.twin, signal.values, signal.at, context, written)
+        self._telemetry.add(
+            signal.twin, signal.values, signal.at, context, written, awaited=tracked
+        )
         return outcome
 
     def _retried(self, outcome: asyncio.Future[bool] | None, retry: asyncio.Future[bool]) -> None:
@@ -394,9 +396,10 @@ IN_FLIGHT = 2
 class TelemetryTurn:
     """Telemetry goes to the engine in batches that grow with the load.
 
-    With nothing in flight a message goes at the end of this loop turn. Under load, up to
-    :data:`IN_FLIGHT` batches are in the engine at once — one committing while the next
-    folds — and the messages arriving meanwhile wait and go together as the next batch.
+    With nothing in flight a message goes at the end of this loop turn. Under load the
+    messages arriving meanwhile wait and go together as the next batch; when the broker
+    waits for their acknowledgements (QoS 1, a bounded window in flight), up to
+    :data:`IN_FLIGHT` batches are in the engine at once — one committing while the next folds.
     A quiet device waits for nothing, and a flood costs one fold pass and one commit per
     batch instead of per message. A batch starts folding only once the one before it is
     staged, so each twin's messages keep their order. Each message keeps its own context
@@ -408,17 +411,30 @@ class TelemetryTurn:
         self._items: list[tuple[str, Any, datetime | None, Context, Written]] = []
         self._running = 0
         self._scheduled = False
+        self._awaited = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_staged: asyncio.Future[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
     def add(
-        self, twin: str, values: Any, at: datetime | None, context: Context, written: Written
+        self,
+        twin: str,
+        values: Any,
+        at: datetime | None,
+        context: Context,
+        written: Written,
+        *,
+        awaited: bool = True,
     ) -> None:
+        """Queue one message. ``awaited``: something waits for its outcome (a QoS 1 ack the
+        broker's flow control needs): it may start a second batch while one is in flight.
+        QoS 0 messages only join the next batch — under a flood, bigger batches go further."""
         self._items.append((twin, values, at, context, written))
+        self._awaited = self._awaited or awaited
         self._idle.clear()
-        if self._running < IN_FLIGHT and not self._scheduled:
+        limit = IN_FLIGHT if self._awaited else 1
+        if self._running < limit and not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
@@ -442,6 +458,7 @@ class TelemetryTurn:
     def _flush(self) -> None:
         self._scheduled = False
         items, self._items = self._items, []
+        self._awaited = False
         if not items:
             if not self._running:
                 self._idle.set()
