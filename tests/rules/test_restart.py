@@ -122,6 +122,7 @@ async def test_a_pending_for_keeps_its_start_across_a_clean_restart(
         await engine.settle()
     clock.set(at(90))
     async with running(path, clock) as (tk, engine):
+        await engine.add(HOT)  # as a rules file does on every start: the same rule again
         await engine.settle()
         assert engine.firings == []
         clock.set(at(120))

@@ -270,11 +270,13 @@ class RuleEngine:
 
     def _install(self, rule: Rule) -> None:
         old = self._rules.get(rule.id)
+        # the same definition again (a rules file applied on every start) changes nothing
+        changed = old is not None and _fingerprint(old) != _fingerprint(rule)
         self._rules[rule.id] = rule
         self._inputs[rule.id] = rule_inputs(rule)
         self._series[rule.id] = tuple(window_series(rule))
         self._by_model.clear()
-        if old is not None:
+        if changed:
             self.timers.disarm_rule(rule.id)
             for key in [k for k in self._holds if k[0] == rule.id]:
                 self._holds[key].since = None  # a changed rule starts timing afresh
@@ -282,7 +284,7 @@ class RuleEngine:
         if self._started:
             if old is None:
                 self._restore(rule)
-            if rule.timed:  # arm its deadlines on the twins as they are now
+            if rule.timed and (old is None or changed):  # arm its deadlines on the twins now
                 self._seeds.append(_Seed(frozenset({rule.id})))
                 self._wake.set()
 
@@ -487,8 +489,15 @@ class RuleEngine:
             self._seeds.popleft()
         else:
             seed.after = page[-1].id
+        # The store can show a commit whose events are not delivered yet: let them arrive and
+        # be judged first, so a seed never judges what the engine has not seen.
+        await self.platform.flush()
+        await self._evaluate_pending()
         now = self._now()
         for state in page:
+            known = self._states.get(state.id)
+            if known is not None and known.revision > state.revision:
+                state = known
             rules = [
                 r.id
                 for r in self.rules_for(state.id, state.model)

@@ -37,6 +37,10 @@ class SeriesWindow:
         self.loaded = False  # back-filled from history yet
 
     def add(self, t: float, value: Any) -> None:
+        """File one point. The same value at the same time again (a redelivered message, or a
+        point the back-fill read from history just before its event arrived) is kept once."""
+        if self.times and t == self.times[-1] and value == self.values[-1]:
+            return
         if not self.times or t >= self.times[-1]:
             self.times.append(t)
             self.values.append(value)
@@ -48,6 +52,8 @@ class SeriesWindow:
             self.cnum.append((self.cnum[-1] if self.cnum else 0) + number)
         else:  # a late point: keep the order, rebuild the running sums
             at = bisect.bisect_right(self.times, t)
+            if at and self.times[at - 1] == t and self.values[at - 1] == value:
+                return
             self.times.insert(at, t)
             self.values.insert(at, value)
             self._rebuild()
