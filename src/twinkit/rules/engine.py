@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import hashlib
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Iterable
@@ -54,6 +53,7 @@ from twinkit.rules.actions import Actuator, CommandSender, Firing
 from twinkit.rules.alerts import Alerts
 from twinkit.rules.conditions import RelatedCall
 from twinkit.rules.related import dependents, related_value
+from twinkit.rules.restart import HOLDS_KEY, fingerprint, restored_holds, saved_holds
 from twinkit.rules.rule import Check, Rule, parse_rule, python_rule
 from twinkit.rules.schedule import Schedule
 from twinkit.rules.tracking import (
@@ -75,7 +75,6 @@ log = logging.getLogger(__name__)
 
 WATCHED = (*JUDGED, EventKind.TWIN_DELETED)
 RULES_KEY = ("$platform", "rules")  # where declared rules are kept (the detector_states table)
-HOLDS_KEY = ("$platform", "rule-holds")  # per rule and twin: since when it holds, fired or not
 _SEED_PAGE = 500
 
 
@@ -172,7 +171,9 @@ class RuleEngine:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self._persist and self._started:
-            await self._save_holds()
+            saved = saved_holds(self._rules, self._holds)
+            await self.platform._committer.stage(Batch(detector_states={HOLDS_KEY: saved}))
+            await self.platform.flush()
         self._started = False
         await self.actuator.close()
         if self._own_alerts:
@@ -271,7 +272,7 @@ class RuleEngine:
     def _install(self, rule: Rule) -> None:
         old = self._rules.get(rule.id)
         # the same definition again (a rules file applied on every start) changes nothing
-        changed = old is not None and _fingerprint(old) != _fingerprint(rule)
+        changed = old is not None and fingerprint(old) != fingerprint(rule)
         self._rules[rule.id] = rule
         self._inputs[rule.id] = rule_inputs(rule)
         self._series[rule.id] = tuple(window_series(rule))
@@ -289,29 +290,10 @@ class RuleEngine:
                 self._wake.set()
 
     def _restore(self, rule: Rule) -> None:
-        """What ``rule`` had done before a restart: holds saved on close (if the rule is
-        unchanged), and its open alerts (so a crash does not raise them again)."""
-        saved = self._saved.pop(rule.id, None)
-        if isinstance(saved, dict) and saved.get("rule") == _fingerprint(rule):
-            for twin, (since, active) in saved.get("holds", {}).items():
-                self._holds[(rule.id, twin)] = Hold(since, bool(active))
-        alert = rule.alert
-        if alert is not None and alert.options.get("clear", "auto") == "auto":
-            for open_alert in self.alerts.list(source=rule.alert_source):
-                self._holds.setdefault((rule.id, open_alert["twin"]), Hold()).active = True
-
-    async def _save_holds(self) -> None:
-        saved: dict[str, Any] = {}
-        for (rule_id, twin), hold in self._holds.items():
-            rule = self._rules.get(rule_id)
-            if rule is None or (hold.since is None and not hold.active):
-                continue
-            entry = saved.setdefault(rule_id, {"rule": _fingerprint(rule), "holds": {}})
-            entry["holds"][twin] = [hold.since, hold.active]
-        await self.platform._committer.stage(
-            Batch(detector_states={HOLDS_KEY: orjson.dumps(saved)})
-        )
-        await self.platform.flush()
+        """What ``rule`` had done before a restart (see :mod:`twinkit.rules.restart`)."""
+        open_alerts = self.alerts.list(source=rule.alert_source)
+        for twin, hold in restored_holds(rule, self._saved.pop(rule.id, None), open_alerts).items():
+            self._holds[(rule.id, twin)] = hold
 
     def _recompute_keep(self) -> None:
         keep: dict[str, float] = {}
@@ -608,9 +590,3 @@ class RuleEngine:
                 points = []
             window.prepend(points)
         return window
-
-
-def _fingerprint(rule: Rule) -> str:
-    """Identifies a rule's definition: saved holds are only restored onto the same rule."""
-    text = orjson.dumps(rule.describe(), option=orjson.OPT_SORT_KEYS, default=str)
-    return hashlib.sha1(text, usedforsecurity=False).hexdigest()[:16]
