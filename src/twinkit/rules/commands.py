@@ -98,7 +98,7 @@ async def _apply(args: argparse.Namespace) -> int:
     else:
         async with Platform.open(args.db) as platform:
             engine = RuleEngine(platform)
-            await engine.start()
+            await engine.start(judge=False)  # installs them; the next serve judges
             await engine.add_many(rules)
             await engine.close()
     print(f"{args.path}: applied {len(rules)} rules")

@@ -141,7 +141,9 @@ class RuleEngine:
         self.firings: list[Firing] = []  # the latest transitions, newest last (bounded)
 
     # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, *, judge: bool = True) -> None:
+        """Load the kept rules and start judging; ``judge=False`` only loads them, to add or
+        remove rules offline (``twinkit rules apply --db``) without judging any twin."""
         if self._own_alerts:
             await self.alerts.start()
         if self._persist:
@@ -153,6 +155,8 @@ class RuleEngine:
                     log.error("stored rule %r is skipped: %s", source.get("id"), exc)
             raw = await self.platform.store.load_detector_state(*HOLDS_KEY)
             self._saved = orjson.loads(raw) if raw else {}
+        if not judge:
+            return
         for rule in self._rules.values():
             self._restore(rule)
         self._started = True
