@@ -15,7 +15,7 @@ from pathlib import Path
 
 SETTINGS = """\
 allow_anonymous true
-max_inflight_messages 1000
+max_inflight_messages 10000
 max_queued_messages 0
 max_queued_bytes 1073741824
 queue_qos0_messages true

@@ -48,7 +48,7 @@ log = logging.getLogger("twinkit.ingest")
 
 # journal events read back per twin on its first redelivery after a (re)connect: more than
 # the broker ever has in flight unacknowledged to us (Mosquitto: max_inflight_messages)
-RESTORE = 4096
+RESTORE = 16384
 
 Ack = Callable[[Message], None]
 
@@ -391,15 +391,20 @@ Written = Callable[[BaseException | None], None]
 
 # batches folding or committing at once: one commits while the next folds and waits
 IN_FLIGHT = 2
+# a batch this big already spreads its fixed costs: it may go while another is in flight
+FULL_BATCH = 1000
+# and no batch grows beyond this, so a backlog is folded while earlier parts commit
+MAX_BATCH = 5000
 
 
 class TelemetryTurn:
     """Telemetry goes to the engine in batches that grow with the load.
 
     With nothing in flight a message goes at the end of this loop turn. Under load the
-    messages arriving meanwhile wait and go together as the next batch; when the broker
-    waits for their acknowledgements (QoS 1, a bounded window in flight), up to
-    :data:`IN_FLIGHT` batches are in the engine at once — one committing while the next folds.
+    messages arriving meanwhile wait and go together as the next batch. A second batch
+    may start while one is in flight — one committing while the next folds — when the
+    broker waits for its acknowledgements (QoS 1, a bounded window in flight) or once it
+    holds :data:`FULL_BATCH` messages; no batch holds more than :data:`MAX_BATCH`.
     A quiet device waits for nothing, and a flood costs one fold pass and one commit per
     batch instead of per message. A batch starts folding only once the one before it is
     staged, so each twin's messages keep their order. Each message keeps its own context
@@ -433,10 +438,16 @@ class TelemetryTurn:
         self._items.append((twin, values, at, context, written))
         self._awaited = self._awaited or awaited
         self._idle.clear()
-        limit = IN_FLIGHT if self._awaited else 1
-        if self._running < limit and not self._scheduled:
+        if self._may_start():
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
+
+    def _may_start(self) -> bool:
+        if self._scheduled or not self._items:
+            return False
+        if not self._running:
+            return True
+        return self._running < IN_FLIGHT and (self._awaited or len(self._items) >= FULL_BATCH)
 
     async def write(self, twin: str, values: Any, at: datetime | None, context: Context) -> None:
         """Add one message and wait until it is durable (raises the error that refused it)."""
@@ -457,8 +468,8 @@ class TelemetryTurn:
 
     def _flush(self) -> None:
         self._scheduled = False
-        items, self._items = self._items, []
-        self._awaited = False
+        items, self._items = self._items[:MAX_BATCH], self._items[MAX_BATCH:]
+        self._awaited = self._awaited and bool(self._items)
         if not items:
             if not self._running:
                 self._idle.set()
@@ -469,13 +480,16 @@ class TelemetryTurn:
         self._last_staged = staged
         self._tasks.add(task)
         task.add_done_callback(self._settled)
+        if self._may_start():
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     def _settled(self, task: asyncio.Task[None]) -> None:
         self._running -= 1
         self._tasks.discard(task)
-        if self._items and not self._scheduled:
+        if self._may_start():
             self._flush()
-        elif not self._running and not self._scheduled:
+        elif not self._running and not self._items and not self._scheduled:
             self._idle.set()
 
     async def _apply(
