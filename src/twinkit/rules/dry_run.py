@@ -25,6 +25,7 @@ from twinkit.platform import Platform
 from twinkit.rules.actions import Firing
 from twinkit.rules.conditions import RelatedCall, is_missing, lookup
 from twinkit.rules.rule import Rule
+from twinkit.rules.schedule import DEFAULT_GRACE
 from twinkit.rules.tracking import (
     JUDGED,
     Hold,
@@ -68,13 +69,14 @@ async def dry_run(
     *,
     start: datetime | None = None,
     end: datetime | None = None,
+    grace: float = DEFAULT_GRACE,
 ) -> DryRun:
     """When ``rule`` would have fired on ``twin`` between ``start`` and ``end`` (both optional).
 
     The whole journal is replayed (windows and ``for:`` need the time before ``start``);
     only transitions inside [start, end] are reported.
     """
-    replay = _Replay(platform, rule, twin)
+    replay = _Replay(platform, rule, twin, grace)
     after = 0
     while events := await platform.journal.events(twin, after_revision=after, limit=_PAGE):
         for event in events:
@@ -108,8 +110,9 @@ def _moment(event: Event) -> float:
 
 
 class _Replay:
-    def __init__(self, platform: Platform, rule: Rule, twin: str) -> None:
+    def __init__(self, platform: Platform, rule: Rule, twin: str, grace: float) -> None:
         self.platform = platform
+        self.grace = grace
         self.rule = rule
         self.state = TwinState(twin)
         self.hold = Hold()
@@ -124,7 +127,7 @@ class _Replay:
     async def feed(self, event: Event) -> None:
         self.report.events += 1
         now = _moment(event)
-        await self.timers(now)
+        await self.timers(now - self.grace)
         self.lag = event.at.timestamp() - now
         self.state = apply(self.state, event)
         for _, series, t, value in points_of(event):
@@ -139,8 +142,9 @@ class _Replay:
             self.deadline = None
 
     async def timers(self, now: float, *, inclusive: bool = False) -> None:
-        """Judge at every deadline before ``now`` (a value arriving exactly at a deadline is
-        judged instead, as live, where the engine acts a grace after the deadline)."""
+        """Judge at every deadline before ``now``. Before a value, ``now`` is its time less
+        the grace: as live, a value arriving within the grace after a deadline is judged
+        instead of the deadline."""
         while (
             self.deadline is not None
             and (self.deadline < now or (inclusive and self.deadline == now))

@@ -55,7 +55,7 @@ from twinkit.rules.conditions import RelatedCall
 from twinkit.rules.related import dependents, related_value
 from twinkit.rules.restart import HOLDS_KEY, fingerprint, restored_holds, saved_holds
 from twinkit.rules.rule import Check, Rule, parse_rule, python_rule
-from twinkit.rules.schedule import Schedule
+from twinkit.rules.schedule import DEFAULT_GRACE, Schedule
 from twinkit.rules.tracking import (
     JUDGED,
     Hold,
@@ -98,7 +98,7 @@ class RuleEngine:
         http: httpx.AsyncClient | None = None,
         alerts: Alerts | None = None,
         tick: float = 1.0,
-        grace: float = 0.5,
+        grace: float = DEFAULT_GRACE,
         max_pending: int = 100_000,
         max_states: int = 50_000,
         max_timers: int = 1_000_000,
@@ -420,6 +420,8 @@ class RuleEngine:
         """
         while self._pending:
             event, moment = self._pending.popleft()
+            if event.twin in self.timers.twins:
+                await self._judge_passed(event, moment)
             state = await self._state_after(event)
             if state is not None:
                 lag = event.at.timestamp() - moment  # the twin's time trails the clock by this
@@ -429,6 +431,21 @@ class RuleEngine:
             for twin in changed:
                 for other in await dependents(self.platform, self._rules.values(), twin):
                     await self.evaluate_twin(other, self._now())
+
+    async def _judge_passed(self, event: Event, moment: float) -> None:
+        """Before a value at ``moment``: the twin's deadlines it shows have passed (by more than
+        the grace), on the twin as it was — as the timer would have, had the engine kept up."""
+        twin = event.twin
+        while due := self.timers.take_twin(twin, moment - self._grace):
+            state = self._states.get(twin)
+            if state is None or state.revision >= event.revision:
+                try:
+                    state = await self.platform.journal.as_of(twin, revision=event.revision - 1)
+                except TwinkitError:
+                    return
+            for (rule_id, _), at, lag in due:
+                self.timer_evaluations += 1
+                await self.evaluate_twin(twin, at, state, only=(rule_id,), lag=lag)
 
     async def _state_after(self, event: Event) -> TwinState | None:
         """The twin right after ``event``, or None when a newer state was already judged."""
@@ -460,6 +477,7 @@ class RuleEngine:
             await self._judge_due(self._now())
 
     async def _judge_due(self, until: float) -> None:
+        await self._evaluate_pending()  # values that arrived before the deadlines come first
         for (rule_id, twin), at, lag in self.timers.take(until):
             self.timer_evaluations += 1
             state = self._states.get(twin)  # the twin as the engine last judged it
@@ -475,9 +493,11 @@ class RuleEngine:
             self._seeds.popleft()
         else:
             seed.after = page[-1].id
-        # The store can show a commit whose events are not delivered yet: let them arrive and
-        # be judged first, so a seed never judges what the engine has not seen.
-        await self.platform.flush()
+        # The page can show a commit whose events are not delivered yet. An empty write waits
+        # for the commit in flight (its events are published before the next commit starts):
+        # they arrive and are judged first, so a seed does not judge what the engine has not
+        # seen (a commit starting after the page was read is only judged after the seed).
+        await self.platform._committer.stage(Batch())
         await self._evaluate_pending()
         now = self._now()
         for state in page:

@@ -25,6 +25,9 @@ import itertools
 from dataclasses import dataclass
 
 Key = tuple[str, str]  # (rule id, twin id)
+DEFAULT_GRACE = 0.5
+"""Seconds the engine waits after a deadline before judging it: a value of the twin that
+arrives (with a sample time) within it is judged instead, so a sample in flight wins."""
 
 
 @dataclass(slots=True)
@@ -41,7 +44,7 @@ class Schedule:
         self.limit = limit
         self.dropped = 0
         self._deadlines: dict[Key, _Deadline] = {}
-        self._by_twin: dict[str, set[str]] = {}
+        self.twins: dict[str, set[str]] = {}  # twin → the rules it has a deadline for (read only)
         self._heap: list[tuple[float, int, Key]] = []
         self._order = itertools.count()
 
@@ -65,7 +68,7 @@ class Schedule:
                 self.dropped += 1
                 return
             self._deadlines[key] = _Deadline(at, due, due)
-            self._by_twin.setdefault(key[1], set()).add(key[0])
+            self.twins.setdefault(key[1], set()).add(key[0])
             self._push(due, key)
             return
         deadline.at, deadline.due = at, due
@@ -75,19 +78,31 @@ class Schedule:
 
     def disarm(self, key: Key) -> None:
         if self._deadlines.pop(key, None) is not None:
-            rules = self._by_twin.get(key[1])
+            rules = self.twins.get(key[1])
             if rules is not None:
                 rules.discard(key[0])
                 if not rules:
-                    del self._by_twin[key[1]]
+                    del self.twins[key[1]]
 
     def disarm_twin(self, twin: str) -> None:
-        for rule in list(self._by_twin.get(twin, ())):
+        for rule in list(self.twins.get(twin, ())):
             self.disarm((rule, twin))
 
     def disarm_rule(self, rule: str) -> None:
         for key in [k for k in self._deadlines if k[0] == rule]:
             self.disarm(key)
+
+    def take_twin(self, twin: str, before: float) -> list[tuple[Key, float, float]]:
+        """Remove and return ``twin``'s deadlines earlier than ``before`` (twin time), earliest
+        first: those a value of the twin at ``before`` shows have passed."""
+        found: list[tuple[Key, float, float]] = []
+        for rule in list(self.twins.get(twin, ())):
+            deadline = self._deadlines[(rule, twin)]
+            if deadline.at < before:
+                found.append(((rule, twin), deadline.at, deadline.due - deadline.at))
+                self.disarm((rule, twin))
+        found.sort(key=lambda item: item[1])
+        return found
 
     def next_due(self) -> float | None:
         """The clock time of the earliest deadline (None when there is none)."""
