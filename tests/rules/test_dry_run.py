@@ -42,7 +42,7 @@ async def test_dry_run_lists_each_firing_and_clearing_with_times_and_values(
 async def test_dry_run_applies_windows_and_for_like_the_live_engine(
     tk: Platform, clock: FrozenClock
 ) -> None:
-    values = [70, 70, 90, 90, 90, 90, 90, 90, 60, 60, 60, 60]
+    values: list[float] = [70, 70, 90, 90, 90, 90, 90, 90, 60, 60, 60, 60]
     rule = parse_rule(
         {
             "id": "warm",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from twinkit.rules import RuleEngine, TwinView
 from twinkit.testing import FrozenClock
 
 
-async def alert_events(tk: Platform, twin: str) -> list[tuple[EventKind, dict]]:
+async def alert_events(tk: Platform, twin: str) -> list[tuple[EventKind, dict[str, Any]]]:
     kinds = (EventKind.ALERT_RAISED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_CLEARED)
     return [(e.kind, e.data) for e in await tk.journal.events(twin) if e.kind in kinds]
 
@@ -351,7 +352,7 @@ async def test_bursts_beyond_the_pending_bound_are_dropped_and_counted(
         {"id": "x y", "when": "a > 1", "actions": ["alert"]},
     ],
 )
-async def test_invalid_rules_are_refused(engine: RuleEngine, bad: dict) -> None:
+async def test_invalid_rules_are_refused(engine: RuleEngine, bad: dict[str, Any]) -> None:
     from twinkit.model.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed):
