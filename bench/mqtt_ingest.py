@@ -27,7 +27,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import paho.mqtt.client as paho
@@ -318,6 +321,45 @@ async def engine_alone(count: int, twins: int, folder: Path) -> float:
         return count / (time.perf_counter() - began)
 
 
+@dataclass(frozen=True)
+class Runs:
+    port: int
+    messages: int
+    twins: int
+    folder: Path
+    rounds: int
+    ceiling: float
+
+
+def compare(
+    label: str,
+    bare: Callable[[int, int, int, int], float],
+    ours: Callable[[int, int, int, int, Path], Coroutine[Any, Any, float]],
+    qos: int,
+    runs: Runs,
+) -> None:
+    """Alternate bare and twinkit runs (both see the same machine, whatever else runs on it)
+    and judge the median ratio."""
+    target = 0.5 if qos == 0 else 0.8
+    ratios = []
+    rounds, ceiling = runs.rounds, runs.ceiling
+    for round_ in range(1, rounds + 1):
+        theirs = bare(runs.port, qos, runs.messages, runs.twins)
+        mine = asyncio.run(ours(runs.port, qos, runs.messages, runs.twins, runs.folder))
+        ratios.append(mine / theirs)
+        print(
+            f"{label} round {round_}: bare paho {theirs:9,.0f} msg/s | twinkit (durable)"
+            f" {mine:9,.0f} msg/s | ratio {mine / theirs:5.1%}"
+            f" | {mine / ceiling:5.1%} of the engine alone"
+        )
+    median = statistics.median(ratios)
+    verdict = "ok" if median >= target else "BELOW TARGET"
+    print(
+        f"{label}: median ratio {median:5.1%} over {rounds} rounds"
+        f" (min {min(ratios):5.1%}, max {max(ratios):5.1%}; target {target:.0%}: {verdict})"
+    )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -339,46 +381,11 @@ def main() -> int:
         )
         ceiling = asyncio.run(engine_alone(args.messages, args.twins, folder))
         print(f"engine alone (no MQTT, same writes, 1000 at a time): {ceiling:9,.0f} msg/s")
+        runs = Runs(broker.port, args.messages, args.twins, folder, args.rounds, ceiling)
         for qos in (0, 1):
-            target = 0.5 if qos == 0 else 0.8
-            ratios = []
-            for round_ in range(1, args.rounds + 1):
-                # interleaved rounds: both sides see the same machine, whatever else runs on it
-                bare = bare_subscriber(broker.port, qos, args.messages, args.twins)
-                ours = asyncio.run(
-                    twinkit_ingest(broker.port, qos, args.messages, args.twins, folder)
-                )
-                ratios.append(ours / bare)
-                print(
-                    f"QoS {qos} round {round_}: bare paho {bare:9,.0f} msg/s | twinkit (durable)"
-                    f" {ours:9,.0f} msg/s | ratio {ours / bare:5.1%}"
-                    f" | {ours / ceiling:5.1%} of the engine alone"
-                )
-            median = statistics.median(ratios)
-            verdict = "ok" if median >= target else "BELOW TARGET"
-            print(
-                f"QoS {qos}: median ratio {median:5.1%} over {args.rounds} rounds"
-                f" (min {min(ratios):5.1%}, max {max(ratios):5.1%}; target {target:.0%}: {verdict})"
-            )
+            compare(f"QoS {qos}", bare_subscriber, twinkit_ingest, qos, runs)
         for qos in (0, 1):
-            target = 0.5 if qos == 0 else 0.8
-            ratios = []
-            for round_ in range(1, args.rounds + 1):
-                bare = bare_backlog(broker.port, qos, args.messages, args.twins)
-                ours = asyncio.run(
-                    twinkit_backlog(broker.port, qos, args.messages, args.twins, folder)
-                )
-                ratios.append(ours / bare)
-                print(
-                    f"QoS {qos} backlog round {round_}: bare paho drains {bare:9,.0f} msg/s"
-                    f" | twinkit (durable) {ours:9,.0f} msg/s | ratio {ours / bare:5.1%}"
-                )
-            median = statistics.median(ratios)
-            verdict = "ok" if median >= target else "BELOW TARGET"
-            print(
-                f"QoS {qos} backlog: median ratio {median:5.1%} over {args.rounds} rounds"
-                f" (min {min(ratios):5.1%}, max {max(ratios):5.1%}; target {target:.0%}: {verdict})"
-            )
+            compare(f"QoS {qos} backlog", bare_backlog, twinkit_backlog, qos, runs)
         bus, sse = asyncio.run(
             latency(broker.port, 1000.0, args.latency_seconds, args.twins, folder)
         )

@@ -95,5 +95,5 @@ def test_mistakes_are_refused_with_a_pointer(
 def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed, match="cannot read the ingest file"):
         IngestConfig.load(tmp_path / "missing.yaml")
-    with pytest.raises(ValidationFailed, match="not valid YAML/JSON"):
+    with pytest.raises(ValidationFailed, match="not valid YAML or JSON at line 1"):
         IngestConfig.load(write(tmp_path, "limits: [unclosed"))

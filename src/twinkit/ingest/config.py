@@ -16,19 +16,18 @@ before anything starts, with a JSON pointer into the file.
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pydantic
-import yaml
 
 from twinkit.ingest.mappers import Mappers
 from twinkit.ingest.pipeline import AutoCreate, IngestSettings
 from twinkit.ingest.topics import TopicFilter
 from twinkit.model.errors import ValidationFailed
+from twinkit.rules.loading import read_document
 
 
 class _Strict(pydantic.BaseModel):
@@ -75,12 +74,7 @@ class IngestConfig:
             text = path.read_text()
         except OSError as exc:
             raise ValidationFailed(f"cannot read the ingest file {path}: {exc.strerror}") from None
-        try:
-            raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError) as exc:
-            raise ValidationFailed(
-                f"the ingest file {path} is not valid YAML/JSON: {exc}"
-            ) from None
+        raw = read_document(text)
         return cls.from_json(raw or {}, search=path.resolve().parent)
 
     @classmethod
