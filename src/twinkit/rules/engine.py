@@ -493,11 +493,11 @@ class RuleEngine:
             self._seeds.popleft()
         else:
             seed.after = page[-1].id
-        # The page can show a commit whose events are not delivered yet. An empty write waits
-        # for the commit in flight (its events are published before the next commit starts):
+        # The page can show a commit whose events are not delivered yet. Flushing waits for
+        # the commit in flight (its events are published before its writers are released):
         # they arrive and are judged first, so a seed does not judge what the engine has not
         # seen (a commit starting after the page was read is only judged after the seed).
-        await self.platform._committer.stage(Batch())
+        await self.platform.flush()
         await self._evaluate_pending()
         now = self._now()
         for state in page:

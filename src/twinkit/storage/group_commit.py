@@ -27,6 +27,7 @@ class GroupCommitter:
         self._on_failed = on_failed
         self._staged = Batch()
         self._waiters: list[asyncio.Future[None]] = []
+        self._committing: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -46,9 +47,10 @@ class GroupCommitter:
         return future
 
     async def flush(self) -> None:
-        """Wait until everything staged so far is durable."""
-        if self._waiters:
-            await asyncio.gather(*self._waiters, return_exceptions=True)
+        """Wait until everything staged so far is durable, including the commit in flight."""
+        pending = self._committing + self._waiters
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def close(self) -> None:
         await self.flush()
@@ -67,6 +69,7 @@ class GroupCommitter:
                 continue
             batch, waiters = self._staged, self._waiters
             self._staged, self._waiters = Batch(), []
+            self._committing = waiters
             try:
                 await self._store.commit(batch)
             except Exception as exc:
@@ -75,6 +78,7 @@ class GroupCommitter:
                 waiters += self._waiters
                 self._staged, self._waiters = Batch(), []
                 self._on_failed()
+                self._committing = []
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(exc)
@@ -83,6 +87,7 @@ class GroupCommitter:
             try:
                 self._on_committed(batch)
             finally:
+                self._committing = []
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_result(None)
