@@ -12,7 +12,9 @@ events the results added per sample. Then it times a dry-run over one twin's his
 
 Last, timers (``--timer-twins``, a fake clock): every twin sends one value; the time it takes
 the engine to fire "no data" on all of them when the clock passes their deadlines, beside the
-same number of firings caused by a value (the baseline), and the deadline heap's size.
+same number of firings caused by a value (the baseline), and the deadline heap's size; then
+how long a restarted engine's start-up pass over those twins takes (it reads each twin's hold
+record and re-arms its deadlines; nothing fires again).
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ async def run(kind: str, path: Path | None, args: argparse.Namespace) -> dict[st
             await tk.twins.put(f"pump-{k}", model=MODEL)
         engine = runtime = None
         if kind in ("rules", "both"):
-            engine = RuleEngine(tk, persist=False)
+            engine = RuleEngine(tk)  # persisting, as `twinkit serve` runs it
             await engine.start()
             await engine.add_many(RULES)
         if kind in ("detectors", "both"):
@@ -126,16 +128,16 @@ async def run(kind: str, path: Path | None, args: argparse.Namespace) -> dict[st
         return result
 
 
-async def timers(twins: int) -> dict[str, float]:
+async def timers(twins: int, path: Path | None) -> dict[str, float]:
     """Fire ``twins`` alerts by time alone, and as many by a value, on a fake clock."""
     clock = FrozenClock(T0)
     result: dict[str, float] = {"twins": twins}
-    async with Platform.open(None, clock=clock) as tk:
+    async with Platform.open(path, clock=clock) as tk:
         await tk.models.add(PUMP)
         ids = [f"pump-{k}" for k in range(twins)]
         for twin in ids:
             await tk.twins.put(twin, model=MODEL)
-        engine = RuleEngine(tk, persist=False, max_pending=10 * twins)
+        engine = RuleEngine(tk, max_pending=10 * twins)
         await engine.start()
         await engine.add_many([RULES[0], RULES[3]])  # "hot" (values) and "silent" (time)
         start = time.perf_counter()
@@ -155,6 +157,15 @@ async def timers(twins: int) -> dict[str, float]:
         result["by_time_per_s"] = twins / (time.perf_counter() - start)
         result["alerts"] = len(engine.alerts.list())
         result["tasks"] = len(asyncio.all_tasks())
+        await engine.close()
+        # a restart: the start-up pass reads what every twin's rules did and re-arms deadlines
+        engine = RuleEngine(tk, max_pending=10 * twins)
+        start = time.perf_counter()
+        await engine.start()
+        await engine.add_many([RULES[0], RULES[3]])
+        await engine.settle()
+        result["restart_s"] = time.perf_counter() - start
+        result["refired"] = len(engine.firings)
         await engine.close()
     return result
 
@@ -193,13 +204,15 @@ async def main() -> None:
             f"  +{r['extra_events_per_sample']:.3f} events/sample"
             f"  dropped {r['dropped']:.0f}{extra}"
         )
-    t = await timers(args.timer_twins)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = await timers(args.timer_twins, Path(tmp) / "timers.db" if args.sqlite else None)
     print(
         f"timers     {t['twins']:.0f} twins: deadlines armed {t['armed_per_s']:,.0f}/s "
         f"({t['deadlines']:.0f} deadlines, {t['heap']:.0f} heap entries); alerts fired by a value "
         f"{t['by_value_per_s']:,.0f}/s, by time alone {t['by_time_per_s']:,.0f}/s "
         f"(x{t['by_time_per_s'] / t['by_value_per_s']:.2f}); {t['alerts']:.0f} alerts open, "
-        f"{t['tasks']:.0f} asyncio tasks"
+        f"{t['tasks']:.0f} asyncio tasks; a restart's start-up pass {t['restart_s']:.2f} s "
+        f"({t['refired']:.0f} transitions)"
     )
 
 

@@ -25,8 +25,9 @@ one heap shared by all twins (:mod:`twinkit.rules.schedule`) and the same backgr
 judges the rule again then, at that exact moment. It acts ``grace`` seconds after a deadline
 so that a sample still in flight is judged first. On start (and when a timed rule is added)
 every twin's timed rules are judged once on the stored twin, which re-arms every deadline from
-the twin's metadata and windows; what had fired before a restart does not fire again (holds
-are saved on close, and a rule's open alert marks it as fired even after a crash).
+the twin's metadata and windows; what had fired before a restart — a crash included — does not
+fire again, and a pending ``for:`` keeps its start: each (rule, twin) hold is written whenever
+it changes state (:mod:`twinkit.rules.restart`).
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ from twinkit.platform import Platform
 from twinkit.rules.actions import Actuator, CommandSender, Firing
 from twinkit.rules.alerts import Alerts
 from twinkit.rules.conditions import RelatedCall
-from twinkit.rules.related import dependents, related_value
-from twinkit.rules.restart import HOLDS_KEY, fingerprint, restored_holds, saved_holds
-from twinkit.rules.rule import Check, Rule, parse_rule, python_rule
+from twinkit.rules.related import dependents, related_inputs, related_value
+from twinkit.rules.restart import HoldRecords, fingerprint
+from twinkit.rules.rule import Check, Rule, parse_rule, python_rule, watches_model
 from twinkit.rules.schedule import DEFAULT_GRACE, Schedule
 from twinkit.rules.tracking import (
     JUDGED,
@@ -65,9 +66,10 @@ from twinkit.rules.tracking import (
     next_change,
     rule_inputs,
     sample_lag,
+    window_keeps,
     window_series,
 )
-from twinkit.rules.windows import SeriesWindow
+from twinkit.rules.windows import SeriesWindow, backfill
 from twinkit.storage.ports import Batch
 from twinkit.twins.state import TwinState, apply
 
@@ -117,6 +119,7 @@ class RuleEngine:
         self._series: dict[str, tuple[str, ...]] = {}  # rule → the series it reads windows of
         self._windows: dict[tuple[str, str], SeriesWindow] = {}
         self._holds: dict[tuple[str, str], Hold] = {}  # (rule, twin)
+        self.records = HoldRecords(platform, persist=persist)  # the holds, as stored
         self._pending: deque[tuple[Event, float]] = deque()  # (event, its sample time)
         self._states: OrderedDict[str, TwinState] = OrderedDict()  # folded here, per event
         self._max_states = max_states
@@ -126,7 +129,6 @@ class RuleEngine:
         self._grace = grace
         self.timers = Schedule(max_timers)  # every (rule, twin)'s next deadline
         self._seeds: deque[_Seed] = deque()
-        self._saved: dict[str, Any] = {}  # holds saved by the previous run, by rule
         self._judging = asyncio.Lock()
         self._started = False
         self._max_pending = max_pending
@@ -153,12 +155,10 @@ class RuleEngine:
                     self._install(parse_rule(source))
                 except TwinkitError as exc:  # a stored rule the grammar no longer accepts
                     log.error("stored rule %r is skipped: %s", source.get("id"), exc)
-            raw = await self.platform.store.load_detector_state(*HOLDS_KEY)
-            self._saved = orjson.loads(raw) if raw else {}
         if not judge:
             return
         for rule in self._rules.values():
-            self._restore(rule)
+            self.records.alerted(rule, self.alerts.list(source=rule.alert_source))
         self._started = True
         self._seeds.append(_Seed(None))
         kinds = [k.value for k in WATCHED]
@@ -175,9 +175,7 @@ class RuleEngine:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self._persist and self._started:
-            saved = saved_holds(self._rules, self._holds)
-            await self.platform._committer.stage(Batch(detector_states={HOLDS_KEY: saved}))
-            await self.platform.flush()
+            await self.platform.flush()  # the hold records (written as holds change)
         self._started = False
         await self.actuator.close()
         if self._own_alerts:
@@ -261,6 +259,7 @@ class RuleEngine:
             hold = self._holds.pop(key)
             if hold.active and rule.alert is not None:
                 await self.alerts.clear_source(key[1], rule.alert_source)
+        self.records.drop_rule(rule_id)
         self._recompute_keep()
         await self._save()
 
@@ -275,8 +274,10 @@ class RuleEngine:
 
     def _install(self, rule: Rule) -> None:
         old = self._rules.get(rule.id)
+        printed = fingerprint(rule)
+        self.records.define(rule, printed)
         # the same definition again (a rules file applied on every start) changes nothing
-        changed = old is not None and fingerprint(old) != fingerprint(rule)
+        changed = old is not None and fingerprint(old) != printed
         self._rules[rule.id] = rule
         self._inputs[rule.id] = rule_inputs(rule)
         self._series[rule.id] = tuple(window_series(rule))
@@ -288,32 +289,14 @@ class RuleEngine:
         self._recompute_keep()
         if self._started:
             if old is None:
-                self._restore(rule)
+                self.records.alerted(rule, self.alerts.list(source=rule.alert_source))
             if rule.timed and (old is None or changed):  # arm its deadlines on the twins now
                 self._seeds.append(_Seed(frozenset({rule.id})))
                 self._wake.set()
 
-    def _restore(self, rule: Rule) -> None:
-        """What ``rule`` had done before a restart (see :mod:`twinkit.rules.restart`)."""
-        open_alerts = self.alerts.list(source=rule.alert_source)
-        for twin, hold in restored_holds(rule, self._saved.pop(rule.id, None), open_alerts).items():
-            self._holds[(rule.id, twin)] = hold
-
     def _recompute_keep(self) -> None:
-        keep: dict[str, float] = {}
-        for rule in self._rules.values():
-            spans = dict(rule.windows)
-            for call in rule.condition.windows if rule.condition else ():
-                spans[call.series] = max(spans.get(call.series, 0.0), call.span)
-            for series, span in spans.items():
-                keep[series] = max(keep.get(series, 0.0), span)
-        self._keep = keep
-        related = [c for r in self._rules.values() if r.condition for c in r.condition.related]
-        self._related_rules = bool(related)
-        # what a related twin must change for the twins reading it to be judged again
-        self._related_inputs = frozenset(
-            f"{c.path[0]}/{c.path[1]}" for c in related if len(c.path) > 1
-        )
+        self._keep = keep = window_keeps(self._rules.values())
+        self._related_rules, self._related_inputs = related_inputs(self._rules.values())
         for (_, series), window in list(self._windows.items()):
             if series in keep:
                 window.keep = keep[series]
@@ -331,22 +314,12 @@ class RuleEngine:
         """The rules that watch ``twin`` (by id or by model, honouring ``extends``)."""
         candidates = self._by_model.get(model)
         if candidates is None:
-            candidates = [r for r in self._rules.values() if self._model_matches(r, model)]
+            registry = self.platform.registry
+            candidates = [r for r in self._rules.values() if watches_model(r, registry, model)]
             self._by_model[model] = candidates
         if not any(r.twins for r in candidates):
             return candidates
         return [r for r in candidates if not r.twins or twin in r.twins]
-
-    def _model_matches(self, rule: Rule, model: str | None) -> bool:
-        if not rule.models:
-            return True
-        if model is None:
-            return False
-        try:
-            resolved = self.platform.registry.resolve(model)
-        except Exception:
-            return model in rule.models
-        return any(resolved.is_a(m) for m in rule.models)
 
     # -- the feed -----------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -378,6 +351,7 @@ class RuleEngine:
         self._wake.set()
 
     def _forget(self, twin: str) -> None:
+        self.records.drop_twin(twin)
         self.timers.disarm_twin(twin)
         self._states.pop(twin, None)
         self._windows = {k: w for k, w in self._windows.items() if k[0] != twin}
@@ -504,10 +478,13 @@ class RuleEngine:
             known = self._states.get(state.id)
             if known is not None and known.revision > state.revision:
                 state = known
+            candidates = self.rules_for(state.id, state.model)
+            if candidates and not self.records.loaded(state.id):
+                await self.records.load(state.id)
             rules = [
                 r.id
-                for r in self.rules_for(state.id, state.model)
-                if (r.timed or (r.id, state.id) in self._holds)
+                for r in candidates
+                if (r.timed or (r.id, state.id) in self._holds or self.records.kept(r.id, state.id))
                 and (seed.rules is None or r.id in seed.rules)
                 and self.timers.get((r.id, state.id)) is None  # else judged since, and armed
             ]
@@ -539,6 +516,8 @@ class RuleEngine:
         rules = self.rules_for(twin, state.model)
         if not rules:
             return
+        if not self.records.loaded(twin):
+            await self.records.load(twin)
         doc: dict[str, Any] | None = None
         for rule in rules:
             if only is not None and rule.id not in only:
@@ -555,8 +534,11 @@ class RuleEngine:
                 continue
             hold = self._holds.get((rule.id, twin))
             if hold is None:
-                hold = self._holds[(rule.id, twin)] = Hold()
+                hold = self._holds[(rule.id, twin)] = self.records.restore(rule, twin)
+            since, active = hold.since, hold.active
             transition = hold.step(holds, moment, rule.hold)
+            if hold.since != since or hold.active != active:  # a change of state: record it
+                self.records.note(rule, twin, hold)
             if rule.timed:
                 change = next_change(rule, doc, windows, moment)
                 self._arm(rule, twin, hold, change, moment, lag)
@@ -599,18 +581,9 @@ class RuleEngine:
 
     async def _window(self, twin: str, series: str, now: float) -> SeriesWindow:
         """The twin's window over ``series``, back-filled from history on first use."""
-        keep = self._keep.get(series, 0.0)
         window = self._windows.get((twin, series))
         if window is None:
-            window = self._windows[(twin, series)] = SeriesWindow(keep)
+            window = self._windows[(twin, series)] = SeriesWindow(self._keep.get(series, 0.0))
         if not window.loaded:
-            window.loaded = True
-            first = window.times[0] if window.times else now
-            start = datetime.fromtimestamp(first - keep, UTC)
-            end = datetime.fromtimestamp(first, UTC)
-            try:
-                points = await self.platform.history.read(twin, series, start=start, end=end)
-            except NotFound:
-                points = []
-            window.prepend(points)
+            await backfill(self.platform, twin, series, window, now)
         return window

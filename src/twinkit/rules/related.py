@@ -38,6 +38,13 @@ async def related_value(platform: Platform, state: TwinState, call: RelatedCall)
     return aggregate(call.agg, values)
 
 
+def related_inputs(rules: Iterable[Rule]) -> tuple[bool, frozenset[str]]:
+    """Whether any of ``rules`` reads related twins, and which of their values (``section/name``)
+    must change for the twins reading them to be judged again."""
+    calls = [c for r in rules if r.condition for c in r.condition.related]
+    return bool(calls), frozenset(f"{c.path[0]}/{c.path[1]}" for c in calls if len(c.path) > 1)
+
+
 async def dependents(platform: Platform, rules: Iterable[Rule], twin: str) -> set[str]:
     """Twins whose ``related()``/``incoming()`` read ``twin``."""
     calls = [c for r in rules if r.condition for c in r.condition.related]

@@ -1,26 +1,41 @@
-"""What the rule engine keeps across a restart, so a restart neither forgets nor repeats.
+"""What the rule engine keeps across a restart, so a restart — a crash included — neither
+forgets nor repeats.
 
-Rules themselves are kept with the platform (``engine.RULES_KEY``). Beside them, on a clean
-close, the engine saves each (rule, twin)'s :class:`Hold` — since when its condition holds
-(a pending ``for:``) and whether it fired — tagged with the rule's fingerprint, so a rule
-changed in between starts afresh. After a crash nothing was saved; a rule's open alert in the
-journal then still says that it fired. Deadlines are not saved at all: on start every timed
-rule is judged once on the stored twins, which arms them again from the twins' metadata and
-windows (see :mod:`twinkit.rules.schedule`).
+Rules themselves are kept with the platform (``engine.RULES_KEY``). Beside them each twin has
+one *hold record*, ``{rule: [fingerprint, since, fired]}``, in the store's ``detector_states``
+table under :data:`HOLD_NAME`: since when each rule's condition holds on the twin (a pending
+``for:``) and whether it fired. The engine writes a twin's record through the group committer
+whenever one of its holds changes state — the condition starts holding, the rule fires, it
+stops holding — never for a sample that changes nothing, so a steady twin costs no writes. A
+rule's actions run only once the record of its firing is durable: after a crash a rule that
+fired is still fired (its actions do not run again) and a pending ``for:`` keeps its start.
+
+Records are read lazily, one twin at a time, the first time the engine judges that twin (the
+start-up pass over every twin reads them all). The fingerprint ties a pending ``for:`` to the
+rule's definition: a rule changed in between starts timing afresh (but stays fired, as when a
+rule is replaced on a running engine). Where a twin has no record of a rule (a database from
+before records, or ``persist=False``), the rule's open alert on the twin still says it fired.
+Deadlines are not stored at all: on start every timed rule is judged once on the stored twins,
+which arms them again from the twins' metadata and windows (see :mod:`twinkit.rules.schedule`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 
+from twinkit.platform import Platform
 from twinkit.rules.rule import Rule
 from twinkit.rules.tracking import Hold
+from twinkit.storage.ports import Batch
 
-HOLDS_KEY = ("$platform", "rule-holds")  # in the store's detector_states table
+HOLD_NAME = "$rule-holds"  # a twin's hold record, in the store's detector_states table
+
+Written = asyncio.Future[None]
 
 
 def fingerprint(rule: Rule) -> str:
@@ -29,29 +44,106 @@ def fingerprint(rule: Rule) -> str:
     return hashlib.sha1(text, usedforsecurity=False).hexdigest()[:16]
 
 
-def saved_holds(rules: Mapping[str, Rule], holds: Mapping[tuple[str, str], Hold]) -> bytes:
-    """The holds worth keeping (pending or fired), by rule, as stored bytes."""
-    saved: dict[str, Any] = {}
-    for (rule_id, twin), hold in holds.items():
-        rule = rules.get(rule_id)
-        if rule is None or (hold.since is None and not hold.active):
-            continue
-        entry = saved.setdefault(rule_id, {"rule": fingerprint(rule), "holds": {}})
-        entry["holds"][twin] = [hold.since, hold.active]
-    return orjson.dumps(saved)
+class HoldRecords:
+    """Every twin's hold record: read from the store once per twin, written on each change.
+
+    ``records`` only keeps twins that hold something (pending or fired), so memory follows the
+    holds, not the fleet; ``loaded`` remembers which twins were read already.
+    """
+
+    def __init__(self, platform: Platform, *, persist: bool = True) -> None:
+        self._platform = platform
+        self._persist = persist
+        self._loaded: set[str] = set()
+        self._records: dict[str, dict[str, list[Any]]] = {}  # twin → rule → [print, since, fired]
+        self._prints: dict[str, str] = {}  # rule id → fingerprint of its definition
+        self._alerted: set[tuple[str, str]] = set()  # (rule, twin) with an open alert of the rule
+        self.writes = 0  # records staged: one per change of a hold
+
+    def define(self, rule: Rule, printed: str) -> None:
+        """``rule``'s definition is now the one with fingerprint ``printed``."""
+        self._prints[rule.id] = printed
+
+    def alerted(self, rule: Rule, open_alerts: Iterable[Mapping[str, Any]]) -> None:
+        """``rule``'s open alerts stand in for its records where a twin has none."""
+        alert = rule.alert
+        if alert is not None and alert.options.get("clear", "auto") == "auto":
+            self._alerted |= {(rule.id, str(a["twin"])) for a in open_alerts}
+
+    def loaded(self, twin: str) -> bool:
+        return twin in self._loaded
+
+    async def load(self, twin: str) -> None:
+        """Read ``twin``'s record (once)."""
+        raw = None
+        if self._persist:
+            raw = await self._platform.store.load_detector_state(twin, HOLD_NAME)
+        if twin in self._loaded:  # read meanwhile by another judgement
+            return
+        self._loaded.add(twin)
+        record = orjson.loads(raw) if raw else None
+        if isinstance(record, dict) and record:
+            self._records[twin] = record
+
+    def kept(self, rule_id: str, twin: str) -> bool:
+        """Whether ``twin`` holds something for the rule from before (its record, its alert)."""
+        return rule_id in self._records.get(twin, ()) or (rule_id, twin) in self._alerted
+
+    def restore(self, rule: Rule, twin: str) -> Hold:
+        """``rule``'s hold on ``twin`` as recorded (a fresh one when there is none)."""
+        entry = self._records.get(twin, {}).get(rule.id)
+        if entry is None:
+            return Hold(active=(rule.id, twin) in self._alerted)
+        printed, since, fired = entry
+        if printed != self._prints.get(rule.id):
+            since = None  # a changed rule starts timing afresh
+        return Hold(since, bool(fired))
+
+    def note(self, rule: Rule, twin: str, hold: Hold) -> Written | None:
+        """``hold`` changed state: record it; the future resolves once the record is durable."""
+        self._alerted.discard((rule.id, twin))
+        record = self._records.get(twin)
+        if hold.since is None and not hold.active:
+            if record is None or record.pop(rule.id, None) is None:
+                return None
+            if not record:
+                del self._records[twin]
+        else:
+            if record is None:
+                record = self._records[twin] = {}
+            record[rule.id] = [self._prints.get(rule.id, ""), hold.since, hold.active]
+        return self._write(twin, record)
+
+    def drop_rule(self, rule_id: str) -> None:
+        """A removed rule: its holds go from every record read so far."""
+        self._prints.pop(rule_id, None)
+        self._alerted = {k for k in self._alerted if k[0] != rule_id}
+        for twin in [t for t, r in self._records.items() if rule_id in r]:
+            record = self._records[twin]
+            del record[rule_id]
+            if not record:
+                del self._records[twin]
+            self._write(twin, record)
+
+    def drop_twin(self, twin: str) -> None:
+        """A deleted twin: its record goes (a twin created again with its id starts afresh)."""
+        self._records.pop(twin, None)
+        self._alerted = {k for k in self._alerted if k[1] != twin}
+        self._loaded.add(twin)
+        self._write(twin, {})
+
+    def _write(self, twin: str, record: dict[str, list[Any]] | None) -> Written | None:
+        if not self._persist:
+            return None
+        self.writes += 1
+        blob = orjson.dumps(record or {})
+        written = self._platform._committer.stage(Batch(detector_states={(twin, HOLD_NAME): blob}))
+        written.add_done_callback(_seen)
+        return written
 
 
-def restored_holds(
-    rule: Rule, saved: Any, open_alerts: Iterable[Mapping[str, Any]]
-) -> dict[str, Hold]:
-    """``rule``'s holds by twin: those ``saved`` for this very definition, and a fired one
-    wherever its alert is still open (an alert it clears itself, so still its to clear)."""
-    holds: dict[str, Hold] = {}
-    if isinstance(saved, dict) and saved.get("rule") == fingerprint(rule):
-        for twin, (since, active) in saved.get("holds", {}).items():
-            holds[twin] = Hold(since, bool(active))
-    alert = rule.alert
-    if alert is not None and alert.options.get("clear", "auto") == "auto":
-        for open_alert in open_alerts:
-            holds.setdefault(str(open_alert["twin"]), Hold()).active = True
-    return holds
+def _seen(written: Written) -> None:
+    """A failed commit is the committer's to report; a record nobody waits on must not also
+    leave an "exception was never retrieved" behind."""
+    if not written.cancelled():
+        written.exception()

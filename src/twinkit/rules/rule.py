@@ -81,6 +81,20 @@ class Rule:
         }
 
 
+def watches_model(rule: Rule, registry: Any, model: str | None) -> bool:
+    """Whether ``rule`` watches twins of ``model`` (or of a model extending one of its own);
+    ``registry`` resolves models (the platform's)."""
+    if not rule.models:
+        return True
+    if model is None:
+        return False
+    try:
+        resolved = registry.resolve(model)
+    except Exception:
+        return model in rule.models
+    return any(resolved.is_a(m) for m in rule.models)
+
+
 def parse_rule(raw: Any, where: str = "") -> Rule:
     """A declared rule from a mapping (one YAML or JSON rule); errors point into it."""
     if not isinstance(raw, Mapping):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import inspect
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -119,6 +119,18 @@ def event_inputs(event: Event) -> frozenset[str] | None:
 
 def concerns(inputs: frozenset[str] | None, changed: frozenset[str] | None) -> bool:
     return inputs is None or changed is None or not inputs.isdisjoint(changed)
+
+
+def window_keeps(rules: Iterable[Rule]) -> dict[str, float]:
+    """Per series, the longest window any of ``rules`` reads over it (what to keep of it)."""
+    keep: dict[str, float] = {}
+    for rule in rules:
+        spans = dict(rule.windows)
+        for call in rule.condition.windows if rule.condition else ():
+            spans[call.series] = max(spans.get(call.series, 0.0), call.span)
+        for series, span in spans.items():
+            keep[series] = max(keep.get(series, 0.0), span)
+    return keep
 
 
 def window_series(rule: Rule) -> set[str]:

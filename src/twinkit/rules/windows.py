@@ -11,8 +11,11 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
+from twinkit.model.errors import NotFound
+from twinkit.platform import Platform
 from twinkit.rules.conditions import WindowCall
 
 
@@ -196,3 +199,19 @@ def aggregate(agg: str, values: list[Any]) -> Any:
     if agg == "sum":
         return sum(numbers)
     return sum(numbers) / len(numbers)
+
+
+async def backfill(
+    platform: Platform, twin: str, series: str, window: SeriesWindow, now: float
+) -> None:
+    """Fill ``window`` from history with the ``keep`` seconds before its oldest point (before
+    ``now`` when empty): a rule added later sees the past at once."""
+    window.loaded = True
+    first = window.times[0] if window.times else now
+    start = datetime.fromtimestamp(first - window.keep, UTC)
+    end = datetime.fromtimestamp(first, UTC)
+    try:
+        points = await platform.history.read(twin, series, start=start, end=end)
+    except NotFound:
+        points = []
+    window.prepend(points)
