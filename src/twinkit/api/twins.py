@@ -14,15 +14,17 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from twinkit.api.wire import (
+    QueryFlag,
+    QueryTime,
     context_of,
     platform_of,
     query_flag,
+    query_time,
     read_json,
     respond,
     twin_response,
 )
 from twinkit.model.errors import TwinkitError, ValidationFailed, pointer
-from twinkit.model.time import parse_time
 from twinkit.twins.state import TwinState
 
 router = APIRouter(tags=["twins"])
@@ -107,6 +109,15 @@ class TwinBody(BaseModel):
 
 IfMatch = Annotated[str | None, Header(description="ETag the twin must still have")]
 
+AS_OF_TIME = (
+    "read as of this time: RFC 3339 (2026-01-31T12:00:00Z); other ISO 8601 forms with a zone"
+    " (2026-01-31T12:00+01:00) are read too. Not together with revision."
+)
+CASCADE = (
+    "also remove its relationships: true or false (also yes/no, 1/0, Title or UPPER case;"
+    " empty means true)"
+)
+
 
 @router.put(
     "/twins/{twin_id}",
@@ -139,7 +150,7 @@ async def get_twin(
     twin_id: str,
     request: Request,
     revision: Annotated[int | None, Query(ge=1, description="read as of this revision")] = None,
-    at: Annotated[str | None, Query(description="read as of this ISO 8601 time")] = None,
+    at: Annotated[QueryTime, Query(description=AS_OF_TIME)] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The twin document; ``?revision=N`` or ``?at=ISO8601`` reads it exactly as it was."""
@@ -147,7 +158,7 @@ async def get_twin(
     if revision is not None and at is not None:
         raise ValidationFailed("give either revision or at, not both", "/at")
     if revision is not None or at is not None:
-        moment = parse_time(at, "/at") if at is not None else None
+        moment = query_time(at, "/at") if at is not None else None
         past = await platform.journal.as_of(twin_id, revision=revision, at=moment)
         return respond(past.document())
     state = await platform.twins.get(twin_id)
@@ -229,7 +240,7 @@ async def _patch(
 async def delete_twin(
     twin_id: str,
     request: Request,
-    cascade: Annotated[str | None, Query(description="also remove its relationships")] = None,
+    cascade: Annotated[QueryFlag, Query(description=CASCADE)] = None,
     if_match: IfMatch = None,
 ) -> Response:
     """Delete a twin; one with relationships needs ``?cascade=true`` (409 otherwise)."""
