@@ -14,7 +14,7 @@ from twinkit.dispatch.commands import Commands, DeviceUnreachable
 from twinkit.dispatch.desired import DesiredPublisher
 from twinkit.dispatch.outbox import QueuedCommand, SQLiteOutbox, outbox_for
 from twinkit.dispatch.presence import Presence, read_status
-from twinkit.ingest.mqtt import Message
+from twinkit.ingest.publish_packets import Message
 from twinkit.model.events import EventKind
 from twinkit.platform import Platform
 

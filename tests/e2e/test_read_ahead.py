@@ -8,14 +8,19 @@ import threading
 import time
 
 import paho.mqtt.client as paho
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from twinkit.ingest.mosquitto import Mosquitto
+from twinkit.ingest.publish_packets import Message
 from twinkit.ingest.read_ahead import CHUNK, ReadAheadClient
+
+# paho's own path for every packet, or runs of PUBLISH packets decoded in one pass
+PATHS = pytest.mark.parametrize("fast", [False, True], ids=["paho-path", "publish-runs"])
 
 
 def subscriber(
-    port: int, received: list[bytes], done: threading.Event, count: int
+    port: int, received: list[bytes], done: threading.Event, count: int, fast: bool = False
 ) -> ReadAheadClient:
     client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id="read-ahead")
 
@@ -23,6 +28,14 @@ def subscriber(
         received.append(message.payload)
         if len(received) >= count:
             done.set()
+
+    def on_run(messages: list[Message]) -> None:
+        received.extend(message.payload for message in messages)
+        if len(received) >= count:
+            done.set()
+
+    if fast:
+        client.publish_sink = on_run
 
     def on_connect(client: paho.Client, *args: object) -> None:
         client.subscribe("t/#", 1)
@@ -55,13 +68,16 @@ def wait_subscribed(client: ReadAheadClient) -> None:
     time.sleep(0.2)  # SUBACK
 
 
-def test_small_and_large_messages_arrive_whole_and_in_order(mosquitto: Mosquitto) -> None:
+@PATHS
+def test_small_and_large_messages_arrive_whole_and_in_order(
+    mosquitto: Mosquitto, fast: bool
+) -> None:
     small = [b"%06d" % index for index in range(20_000)]
     large = [bytes([index]) * (CHUNK * 2 + index) for index in range(5)]
     payloads = small[:10_000] + large + small[10_000:]
     received: list[bytes] = []
     done = threading.Event()
-    client = subscriber(mosquitto.port, received, done, len(payloads))
+    client = subscriber(mosquitto.port, received, done, len(payloads), fast)
     try:
         wait_subscribed(client)
         publish_all(mosquitto.port, payloads, qos=1)
@@ -72,10 +88,11 @@ def test_small_and_large_messages_arrive_whole_and_in_order(mosquitto: Mosquitto
     assert received == payloads  # QoS 1 from one publisher: whole and in order
 
 
-def test_a_new_connection_starts_from_an_empty_buffer(mosquitto: Mosquitto) -> None:
+@PATHS
+def test_a_new_connection_starts_from_an_empty_buffer(mosquitto: Mosquitto, fast: bool) -> None:
     received: list[bytes] = []
     done = threading.Event()
-    client = subscriber(mosquitto.port, received, done, 2_000)
+    client = subscriber(mosquitto.port, received, done, 2_000, fast)
     try:
         wait_subscribed(client)
         publish_all(mosquitto.port, [b"a%05d" % i for i in range(1_000)], qos=0)

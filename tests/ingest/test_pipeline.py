@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from twinkit.ingest.mqtt import Message
 from twinkit.ingest.pipeline import AutoCreate, Ingest, IngestSettings
+from twinkit.ingest.publish_packets import Message
 from twinkit.ingest.signals import Signal
 from twinkit.platform import Platform
 from twinkit.storage.sqlite import SQLiteStore

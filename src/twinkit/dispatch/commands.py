@@ -27,7 +27,7 @@ import orjson
 
 from twinkit.dispatch.outbox import MemoryOutbox, Outbox, QueuedCommand
 from twinkit.dispatch.presence import Presence
-from twinkit.ingest.mqtt import Message
+from twinkit.ingest.publish_packets import Message
 from twinkit.ingest.rejections import Publish
 from twinkit.ingest.topics import command_topic
 from twinkit.model.errors import NotFound, TwinkitError, ValidationFailed

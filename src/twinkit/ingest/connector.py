@@ -22,8 +22,9 @@ from twinkit.dispatch.outbox import Outbox, outbox_for
 from twinkit.dispatch.presence import Presence, read_status
 from twinkit.ingest.broker_url import BrokerAddress
 from twinkit.ingest.mappers import Mappers
-from twinkit.ingest.mqtt import Message, MqttLink
+from twinkit.ingest.mqtt import MqttLink
 from twinkit.ingest.pipeline import Ingest, IngestSettings
+from twinkit.ingest.publish_packets import Message
 from twinkit.platform import Platform
 
 log = logging.getLogger(__name__)

@@ -1,9 +1,11 @@
 """One MQTT connection (paho-mqtt 2.x) bridged into asyncio.
 
 paho's network loop runs in its own thread (it drains ~3x faster than asyncio
-clients). Its callbacks only append to a deque and, when the deque was empty,
-schedule one drain on the event loop with ``call_soon_threadsafe`` — one wake-up
-per burst instead of one per message. Messages are routed by topic filter to
+clients), reading the socket in large chunks and decoding runs of PUBLISH packets
+in one pass (:mod:`twinkit.ingest.read_ahead`). Each run, or each message paho
+decodes itself, is appended to a deque and, when the deque was empty, one drain is
+scheduled on the event loop with ``call_soon_threadsafe`` — one wake-up per burst
+instead of one per message. Messages are routed by topic filter to
 callbacks on the loop. QoS 1 messages are acknowledged by hand (``manual_ack``):
 the consumer calls :meth:`MqttLink.ack` once the message's effect is committed.
 
@@ -25,20 +27,11 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from twinkit.ingest.broker_url import BrokerAddress
+from twinkit.ingest.publish_packets import Message
 from twinkit.ingest.read_ahead import ReadAheadClient
 from twinkit.ingest.topics import TopicFilter
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    topic: str
-    payload: bytes
-    qos: int
-    mid: int
-    dup: bool
-    retain: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +82,7 @@ class MqttLink:
         self._acks: list[tuple[int, int]] = []
         self._hooks: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._inbox: deque[paho.MQTTMessage] = deque()
+        self._inbox: deque[Message] = deque()
         self._manual_ack = manual_ack
         self._keepalive = keepalive
         self._closing = False
@@ -117,6 +110,7 @@ class MqttLink:
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected
         client.on_message = self._received
+        client.publish_sink = self._received_run
         self.client = client
 
     def route(self, pattern: str, receiver: Receiver, qos: int = 1) -> None:
@@ -198,9 +192,22 @@ class MqttLink:
             self._loop.call_soon_threadsafe(self.connected.clear)
 
     def _received(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            log.warning("MQTT message on a topic that is not UTF-8 dropped")
+            if message.qos > 0 and self._manual_ack:
+                client.ack(message.mid, message.qos)
+            return
+        payload = bytes(message.payload)
+        retain = bool(message.retain)
+        self._received_run([Message(topic, payload, message.qos, message.mid, message.dup, retain)])
+
+    def _received_run(self, messages: list[Message]) -> None:
         inbox = self._inbox
-        inbox.append(message)
-        if len(inbox) == 1 and self._loop is not None:
+        was_empty = not inbox
+        inbox.extend(messages)
+        if was_empty and self._loop is not None:
             self._loop.call_soon_threadsafe(self._drain)
 
     # -- loop thread ----------------------------------------------------------------------
@@ -246,10 +253,9 @@ class MqttLink:
         for _ in range(DRAIN_SLICE):
             if not inbox:
                 return
-            raw = inbox[0]
-            topic = raw.topic
+            message = inbox[0]
+            topic = message.topic
             parts = topic.split("/")
-            message = Message(topic, bytes(raw.payload), raw.qos, raw.mid, raw.dup, raw.retain)
             try:
                 route = route_of[topic]
             except KeyError:

@@ -22,7 +22,7 @@ from typing import Any
 from twinkit.ingest.dedupe import KEY_PREFIXES, RecentIds, message_key
 from twinkit.ingest.limits import TokenBuckets
 from twinkit.ingest.mappers import Mappers, twin_of, twinkit_layout
-from twinkit.ingest.mqtt import Message
+from twinkit.ingest.publish_packets import Message
 from twinkit.ingest.rejections import (
     INVALID,
     MALFORMED,

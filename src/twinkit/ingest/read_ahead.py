@@ -7,16 +7,27 @@ Under a flood that was most of paho's time. This client reads up to :data:`CHUNK
 at once and serves paho's small reads from that buffer, and keeps reading packets while
 buffered bytes remain (the socket would not wake ``select`` for them).
 
-It overrides two of paho's internal methods, so the paho version is pinned and
-``tests/ingest/test_read_ahead.py`` drives a real broker through it.
+When :attr:`ReadAheadClient.publish_sink` is set, runs of PUBLISH packets already in the
+buffer skip paho's per-packet path: :func:`~twinkit.ingest.publish_packets.take_publishes`
+decodes them in one pass and the sink receives them as a list (paho's ``on_message`` still
+gets every packet the fast path leaves, so nothing is lost when it stops early).
+
+It overrides paho internals, so the paho version is pinned and
+``tests/e2e/test_read_ahead.py`` drives a real broker through it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import paho.mqtt.client as paho
 from paho.mqtt.enums import MQTTErrorCode
 
+from twinkit.ingest.publish_packets import Message, take_publishes
+
 CHUNK = 64 * 1024
+
+PublishSink = Callable[[list[Message]], None]
 
 
 class ReadAheadClient(paho.Client):
@@ -25,6 +36,7 @@ class ReadAheadClient(paho.Client):
     _buffer: bytes = b""
     _offset: int = 0
     _buffered_socket: object = None
+    publish_sink: PublishSink | None = None
 
     def _sock_recv(self, bufsize: int) -> bytes:
         if self._buffered_socket is not self._sock:  # a new connection: old bytes are void
@@ -48,5 +60,23 @@ class ReadAheadClient(paho.Client):
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         rc = super().loop_read(max_packets)
         while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self.buffered():
+            if self.publish_sink is not None and self._take_publishes(self.publish_sink):
+                continue
             rc = super().loop_read(max_packets)
         return rc
+
+    def _take_publishes(self, sink: PublishSink) -> bool:
+        """Hand the buffered run of PUBLISH packets to ``sink``; False when there is none."""
+        if self._in_packet["command"] != 0 or self._protocol == paho.MQTTv5:
+            return False  # paho is inside a packet; v5 packets carry properties
+        messages, self._offset = take_publishes(self._buffer, self._offset)
+        if not messages:
+            return False
+        with self._msgtime_mutex:
+            self._last_bytes_received = paho.time_func()
+        sink(messages)
+        if not self._manual_ack:  # as paho does: acknowledged once the callback has returned
+            for message in messages:
+                if message.qos == 1:
+                    self._send_puback(message.mid)
+        return True

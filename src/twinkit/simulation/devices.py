@@ -30,7 +30,8 @@ import orjson
 
 from twinkit.dtdl import interfaces as dtdl_interfaces
 from twinkit.ingest.broker_url import BrokerAddress, parse_broker_url
-from twinkit.ingest.mqtt import Message, MqttLink
+from twinkit.ingest.mqtt import MqttLink
+from twinkit.ingest.publish_packets import Message
 from twinkit.ingest.topics import (
     command_response_topic,
     reported_topic,
