@@ -62,6 +62,7 @@ async def test_bad_policies_are_400_and_only_global_grants_count(
         for body, path in [
             ({"entries": {"e": {"resources": {"nope:/": {"grant": ["READ"]}}}}}, None),
             ({"id": "other", "entries": {}}, "/id"),
+            ({"id": "x", "model": "dtmi:acme:Pump;1"}, "/entries"),
             ({"entries": {"e": {"resources": {"twin:/": {"grant": ["FLY"]}}}}}, None),
         ]:
             answer = await http.put("/api/v1/policies/x", json=body, headers=root)

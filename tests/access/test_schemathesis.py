@@ -126,25 +126,13 @@ SEMANTIC_REFUSALS: dict[str, tuple[list[str], str]] = {
     ),
     "PUT /api/v1/twins/{twin_id}/relationships/{rel_id}": (
         ["400"],
-        "the relationship must be one the source's model declares (schema gap: rel_id has"
-        " no pattern for the characters ids may not hold, reported)",
+        "the relationship must be one the source's model declares",
     ),
     "GET /api/v1/twins/{twin_id}": (
         ["400"],
         "?revision and ?at together: OpenAPI cannot say that two parameters exclude each other",
     ),
     "GET /api/v1/twins/{twin_id}/history/{path}": (["400"], "?start after ?end"),
-}
-
-
-# Gaps this test found in routes other engineers own, reported to them: the check that
-# finds each is switched off for that one operation until the route is fixed.
-REPORTED_GAPS: dict[str, tuple[str, str]] = {
-    "PUT /api/v1/policies/{policy_id}": (
-        "negative_data_rejection",
-        "the body's id is declared required, but a body without one takes the path's"
-        " (src/twinkit/access/policy_api.py)",
-    ),
 }
 
 
@@ -197,13 +185,11 @@ def operation_config(name: str) -> dict[str, Any]:
     if name in SEMANTIC_REFUSALS:
         extra = SEMANTIC_REFUSALS[name][0]
         checks["positive_data_acceptance"] = {"expected-statuses": [*DEFAULT_ACCEPTED, *extra]}
-    if name in REPORTED_GAPS:
-        checks[REPORTED_GAPS[name][0]] = {"enabled": False}
     return {"include-name": name, "checks": checks}
 
 
 CONFIG = SchemathesisConfig.from_dict(
-    {"operations": [operation_config(name) for name in {**SEMANTIC_REFUSALS, **REPORTED_GAPS}]}
+    {"operations": [operation_config(name) for name in SEMANTIC_REFUSALS]}
 )
 
 schema = schemathesis.openapi.from_asgi(

@@ -50,10 +50,12 @@ _LIST = {
         }
     }
 }
+# a body may leave out its id: it takes the path's
+POLICY_BODY: dict[str, Any] = {**POLICY_OBJECT, "required": ["entries"]}
 _BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": POLICY_OBJECT}},
+        "content": {"application/json": {"schema": POLICY_BODY}},
     }
 }
 
@@ -81,6 +83,8 @@ def policy_router() -> APIRouter:
         raw = await read_json(request)
         if not isinstance(raw, dict):
             raise ValidationFailed("a policy is an object with entries", "")
+        if "entries" not in raw:
+            raise ValidationFailed("a policy needs its entries (an object)", "/entries")
         if raw.setdefault("id", policy_id) != policy_id:
             raise ValidationFailed(f"the body's id is not {policy_id!r}", "/id")
         policy = Policy.from_json(raw)

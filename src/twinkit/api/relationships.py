@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -12,6 +12,17 @@ from twinkit.api.wire import context_of, platform_of, respond
 from twinkit.model.errors import NotFound
 
 router = APIRouter(tags=["relationships"])
+
+# what the engine accepts as an id (twins.engine._check_id): no '/', '#', '+', NUL, and no
+# whitespace at either end
+NewId = Annotated[
+    str,
+    Path(
+        pattern=r"^[^/#+\x00\s]([^/#+\x00]*[^/#+\x00\s])?$",
+        max_length=256,
+        description="the relationship's id: no '/', '#', '+' or NUL, no spaces at either end",
+    ),
+]
 
 
 class RelationshipBody(BaseModel):
@@ -24,7 +35,7 @@ class RelationshipBody(BaseModel):
 
 @router.put("/twins/{twin_id}/relationships/{rel_id}", status_code=201)
 async def put_relationship(
-    twin_id: str, rel_id: str, body: RelationshipBody, request: Request
+    twin_id: str, rel_id: NewId, body: RelationshipBody, request: Request
 ) -> Response:
     """Add (201) or replace (200) a relationship; the target must exist."""
     twins = platform_of(request).twins
