@@ -152,6 +152,29 @@ async def test_a_failing_mapper_is_counted_and_never_stalls_the_rest(tk: Platfor
     assert told == []  # a foreign topic names no twin to tell
 
 
+async def test_a_batch_waits_for_the_one_before_it_to_be_staged(tmp_path: Path) -> None:
+    """Batch 1 holds a twin that must be read back from storage and a cached twin; batch 2
+    (QoS 1 may start one while another is in flight) holds only the cached twin. Batch 2
+    could fold at once, ahead of batch 1's older message for the same twin: it must wait."""
+    platform = Platform(SQLiteStore(tmp_path / "t.db"), cache_size=8)
+    await platform.start()
+    try:
+        for index in range(40):
+            await platform.twins.put(f"t{index}")
+        await platform.twins.get("t39")  # cached; t0 was evicted long ago
+        ingest = Ingest(platform, ack=lambda m: None, settings=IngestSettings(device_rate=0))
+        feed(ingest, message("twinkit/t0/telemetry", {"seq": 0}, mid=1))
+        feed(ingest, message("twinkit/t39/telemetry", {"seq": 1}, mid=2))
+        await asyncio.sleep(0)  # batch 1 leaves; it will wait for t0 to be read
+        feed(ingest, message("twinkit/t39/telemetry", {"seq": 2}, mid=3))
+        await settle(ingest)
+        events = await platform.journal.events("t39", after_revision=0, limit=10)
+        assert [e.data["values"]["seq"] for e in events if "values" in e.data] == [1, 2]
+        assert (await platform.twins.get("t39")).telemetry["seq"] == 2
+    finally:
+        await platform.close()
+
+
 async def test_batches_in_flight_together_keep_each_twins_order(tmp_path: Path) -> None:
     """Twins that must be read back from storage (a cache far smaller than the fleet)
     make a batch wait before it folds; the next batch must still fold after it."""
