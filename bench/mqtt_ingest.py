@@ -121,16 +121,31 @@ def bare_subscriber(port: int, qos: int, count: int, twins: int) -> float:
     return (len(times) - 1) / (times[-1] - times[0])
 
 
+def forget_session(port: int, client_id: str) -> None:
+    """End a persistent session at the broker. Left alone, it would queue every later
+    message of the run (twinkit's Mosquitto settings queue QoS 0 too) and hand them to
+    whoever resumes it, or just cost the broker work in the rounds that follow."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    deadline = time.monotonic() + 10
+    while not client.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    client.disconnect()
+    client.loop_stop()
+
+
 async def twinkit_ingest(port: int, qos: int, count: int, twins: int, folder: Path) -> float:
     """Messages per second twinkit applies durably (state + history), first to last commit."""
-    async with Platform.open(folder / f"bench-{qos}.db") as tk:
+    client_id = f"bench-tk-{qos}-{time.time()}"  # a fresh session and database every round
+    async with Platform.open(folder / f"{client_id}.db") as tk:
         for index in range(twins):
             await tk.twins.put(f"bench-{index}")
         settings = IngestSettings(device_rate=0, max_pending=10 * count)
         connector = MqttConnector(
             tk,
             parse_broker_url(f"mqtt://127.0.0.1:{port}"),
-            client_id=f"bench-tk-{qos}",
+            client_id=client_id,
             settings=settings,
         )
         await connector.start()
@@ -152,6 +167,7 @@ async def twinkit_ingest(port: int, qos: int, count: int, twins: int, folder: Pa
             )
         await asyncio.get_running_loop().run_in_executor(None, publisher.join, 30)
         await connector.close()
+        await asyncio.to_thread(forget_session, port, client_id)
         state = await tk.twins.get("bench-0")
         assert state.telemetry["v"] == count - twins, state.telemetry
     return (count - 1) / (last - first[0])
@@ -190,6 +206,7 @@ def bare_backlog(port: int, qos: int, count: int, twins: int) -> float:
     done.wait(120)
     client.loop_stop()
     client.disconnect()
+    forget_session(port, client_id)
     if len(times) < count:
         print(f"  bare subscriber drained only {len(times)}/{count} queued messages at QoS {qos}")
     return (len(times) - 1) / (times[-1] - times[0])
@@ -218,6 +235,7 @@ async def twinkit_backlog(port: int, qos: int, count: int, twins: int, folder: P
         await tk.flush()
         last = time.perf_counter()
         await connector.close()
+        await asyncio.to_thread(forget_session, port, client_id)
         state = await tk.twins.get("bench-0")
         assert state.telemetry["v"] == count - twins, state.telemetry
     return (count - 1) / (last - first)

@@ -205,9 +205,11 @@ class MqttLink:
 
     def _received_run(self, messages: list[Message]) -> None:
         inbox = self._inbox
-        was_empty = not inbox
         inbox.extend(messages)
-        if was_empty and self._loop is not None:
+        # Only the run itself is there: the loop had emptied the inbox (or is about to pop
+        # its last older message, which costs one spare drain). Testing for emptiness before
+        # extending could miss a drain that returned in between, stranding the run.
+        if len(inbox) == len(messages) and self._loop is not None:
             self._loop.call_soon_threadsafe(self._drain)
 
     # -- loop thread ----------------------------------------------------------------------
