@@ -18,10 +18,11 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.rules.conftest import MODELS, PUMP_MODEL, Receiver
+from tests.rules.conftest import MODELS, PUMP_MODEL, FakeCommands, Receiver
 from tests.server.serve_process import kill, read_lines, twinkit
 from twinkit import Platform
 from twinkit.ingest.mosquitto import free_port
+from twinkit.model.events import EventKind
 from twinkit.rules import RuleEngine
 from twinkit.testing import FrozenClock
 
@@ -118,6 +119,69 @@ async def test_a_for_that_ran_out_while_the_platform_was_down_fires_once_on_star
         await engine.settle()
         assert engine.firings == []
         assert len(engine.alerts.list()) == 1
+
+
+async def test_a_rule_that_set_desired_values_does_not_set_them_again_after_a_crash(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    eco = {
+        "id": "eco",
+        "when": "telemetry.temperature > 80",
+        "actions": [{"set_desired": {"mode": "eco"}}],
+        "on_clear": [{"set_desired": {"mode": "normal"}}],
+    }
+    path = tmp_path / "plant.db"
+    async with until_crash(path, clock, [eco]) as (tk, engine):
+        await tk.twins.put("p1", model=PUMP_MODEL)
+        await tk.twins.telemetry("p1", {"temperature": 90.0})
+        await engine.settle()
+        assert fired(engine) == [("eco", "fired", at(0))]
+    clock.set(at(60))
+    async with until_crash(path, clock, [eco]) as (tk, engine):
+        await tk.twins.telemetry("p1", {"temperature": 95.0})  # still hot
+        await engine.settle()
+        assert engine.firings == []
+        clock.set(at(120))
+        await tk.twins.telemetry("p1", {"temperature": 20.0})
+        await engine.settle()
+        assert fired(engine) == [("eco", "cleared", at(120))]
+        writes = [
+            (e.data, e.at)
+            for e in await tk.journal.events("p1")
+            if e.kind is EventKind.DESIRED_CHANGED
+        ]
+        assert [(d["set"], t) for d, t in writes] == [
+            ({"mode": "eco"}, at(0)),
+            ({"mode": "normal"}, at(120)),
+        ]
+
+
+async def test_commands_and_webhooks_are_not_sent_again_after_a_crash(
+    tmp_path: Path, clock: FrozenClock, receiver: Receiver
+) -> None:
+    rule = {
+        "id": "reboot",
+        "when": "telemetry.vibration > 7",
+        "for": "30s",
+        "actions": [{"command": "reboot"}, {"webhook": receiver.url}],
+    }
+    path = tmp_path / "plant.db"
+    commands = FakeCommands()
+    async with until_crash(path, clock, [rule], commands=commands) as (tk, engine):
+        await tk.twins.put("p1", model=PUMP_MODEL)
+        await tk.twins.telemetry("p1", {"vibration": 9.0})
+        clock.set(at(30))
+        await engine.settle()
+        assert fired(engine) == [("reboot", "fired", at(30))]
+    clock.set(at(45))
+    async with until_crash(path, clock, [rule], commands=commands) as (tk, engine):
+        await engine.settle()
+        await tk.twins.telemetry("p1", {"vibration": 9.5})
+        clock.set(at(300))
+        await engine.settle()
+        assert engine.firings == []
+    assert [c[:2] for c in commands.sent] == [("p1", "reboot")]
+    assert [(b["rule"], b["transition"]) for b in receiver.bodies] == [("reboot", "fired")]
 
 
 async def test_hold_records_are_written_on_changes_of_state_only(

@@ -54,7 +54,7 @@ from twinkit.rules.actions import Actuator, CommandSender, Firing
 from twinkit.rules.alerts import Alerts
 from twinkit.rules.conditions import RelatedCall
 from twinkit.rules.related import dependents, related_inputs, related_value
-from twinkit.rules.restart import HoldRecords, fingerprint
+from twinkit.rules.restart import HoldRecords, Written, fingerprint
 from twinkit.rules.rule import Check, Rule, parse_rule, python_rule, watches_model
 from twinkit.rules.schedule import DEFAULT_GRACE, Schedule
 from twinkit.rules.tracking import (
@@ -537,8 +537,9 @@ class RuleEngine:
                 hold = self._holds[(rule.id, twin)] = self.records.restore(rule, twin)
             since, active = hold.since, hold.active
             transition = hold.step(holds, moment, rule.hold)
+            written = None
             if hold.since != since or hold.active != active:  # a change of state: record it
-                self.records.note(rule, twin, hold)
+                written = self.records.note(rule, twin, hold)
             if rule.timed:
                 change = next_change(rule, doc, windows, moment)
                 self._arm(rule, twin, hold, change, moment, lag)
@@ -549,9 +550,16 @@ class RuleEngine:
             at = datetime.fromtimestamp(moment, UTC)
             firing = Firing(rule.id, twin, at, transition, values())
             self.firings = [*self.firings[-999:], firing]
-            task = asyncio.create_task(self.actuator.fire(rule, firing))
+            task = asyncio.create_task(self._fire(rule, firing, written))
             self._actions.add(task)
             task.add_done_callback(self._actions.discard)
+
+    async def _fire(self, rule: Rule, firing: Firing, written: Written | None) -> None:
+        """The actions, once the transition is recorded: never run twice (at most once)."""
+        if written is not None:
+            with contextlib.suppress(Exception):
+                await written
+        await self.actuator.fire(rule, firing)
 
     def _arm(
         self, rule: Rule, twin: str, hold: Hold, change: float | None, now: float, lag: float
