@@ -233,6 +233,7 @@ class _Rewriter:
             raise ValidationFailed(
                 f"{name}() takes (path, 'duration'), as in {name}(temp, '5m')", self.where
             )
+        _refuse_nested(call.args[0], name, self.where)
         path = document_path(_path_of(call.args[0], name, self.where))
         if path[0] not in SERIES_SECTIONS or len(path) < 2:
             raise ValidationFailed(
@@ -248,6 +249,7 @@ class _Rewriter:
         usage = "age() takes one value or section, as in age(telemetry.temp) or age(telemetry)"
         if len(call.args) != 1:
             raise ValidationFailed(usage, self.where)
+        _refuse_nested(call.args[0], AGE_FUNCTION, self.where)
         path = document_path(_path_of(call.args[0], AGE_FUNCTION, self.where))
         if path[0] not in SERIES_SECTIONS:
             raise ValidationFailed(usage, self.where)
@@ -297,9 +299,32 @@ class _Rewriter:
             if not isinstance(third, ast.Literal) or third.value not in RELATED_AGGREGATES:
                 raise ValidationFailed(f"{name}() takes {usage}", self.where)
             agg = str(third.value)
+        _refuse_nested(args[1], name, self.where)
         path = document_path(_path_of(args[1], name, self.where))
         direction = "out" if name == "related" else "in"
         return RelatedCall(slot, direction, rel.value, path, agg, text)
+
+
+def _refuse_nested(arg: ast.Expr, outer: str, where: str) -> None:
+    """Time over related twins is refused, not silently left untimed: the engine keeps
+    windows and judges ``age()`` deadlines for a twin's *own* values only, so
+    ``related('feeds', age(level))`` would never notice a related twin going silent and
+    ``avg(related(...), '5m')`` has no series to average."""
+    if not isinstance(arg, ast.Call):
+        return
+    inner = arg.name.lower()
+    if outer in RELATED_FUNCTIONS and (inner == AGE_FUNCTION or inner in WINDOW_FUNCTIONS):
+        raise ValidationFailed(
+            f"{inner}() inside {outer}() cannot be timed: ages and windows are kept for a"
+            f" twin's own values; write the {inner}() rule for the related twins' model instead",
+            where,
+        )
+    if inner in RELATED_FUNCTIONS:
+        raise ValidationFailed(
+            f"{outer}() over {inner}() cannot be timed: {inner}() is a value read now, not a"
+            f" series; give {outer}() one of the twin's own values",
+            where,
+        )
 
 
 def _is_age(expr: ast.Expr) -> bool:

@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twinkit.history.series import points_of
-from twinkit.model.errors import NotFound, TwinkitError
+from twinkit.model.errors import NotFound
 from twinkit.model.events import Event
 from twinkit.platform import Platform
 from twinkit.rules.actions import Firing
-from twinkit.rules.conditions import RelatedCall, is_missing, lookup
+from twinkit.rules.conditions import RelatedCall
+from twinkit.rules.related import related_value
 from twinkit.rules.rule import Rule
 from twinkit.rules.schedule import DEFAULT_GRACE
 from twinkit.rules.tracking import (
@@ -36,7 +37,7 @@ from twinkit.rules.tracking import (
     rule_inputs,
     window_series,
 )
-from twinkit.rules.windows import SeriesWindow, aggregate
+from twinkit.rules.windows import SeriesWindow
 from twinkit.twins.state import TwinState, apply
 
 _PAGE = 1000
@@ -157,7 +158,7 @@ class _Replay:
         state = self.state
 
         async def related(call: RelatedCall) -> Any:
-            return await self._related(state, call, now)
+            return await related_value(self.platform, state, call, now)
 
         doc = state.document()
         holds, values = await judge(self.rule, doc, self.windows, now, related)
@@ -171,26 +172,3 @@ class _Replay:
         if transition is not None:
             at = datetime.fromtimestamp(now, UTC)
             self.report.firings.append(Firing(self.rule.id, state.id, at, transition, values()))
-
-    async def _related(self, state: TwinState, call: RelatedCall, now: float) -> Any:
-        moment = datetime.fromtimestamp(now, UTC)
-        if call.direction == "out":
-            others = [
-                r["target"] for r in state.relationships.values() if r["name"] == call.relationship
-            ]
-        else:  # who pointed at the twin then is not indexed by time: today's sources are used
-            try:
-                incoming = await self.platform.twins.incoming(state.id)
-            except NotFound:
-                incoming = []
-            others = [r["source"] for r in incoming if r["name"] == call.relationship]
-        values = []
-        for other in others:
-            try:
-                doc = (await self.platform.journal.as_of(other, at=moment)).document()
-            except TwinkitError:
-                continue
-            value = lookup(doc, call.path)
-            if not is_missing(value):
-                values.append(value)
-        return aggregate(call.agg, values)

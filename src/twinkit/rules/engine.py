@@ -36,7 +36,7 @@ import asyncio
 import builtins
 import contextlib
 import logging
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +53,7 @@ from twinkit.platform import Platform
 from twinkit.rules.actions import Actuator, CommandSender, Firing
 from twinkit.rules.alerts import Alerts
 from twinkit.rules.conditions import RelatedCall
+from twinkit.rules.folding import FoldedTwins
 from twinkit.rules.related import dependents, related_inputs, related_value
 from twinkit.rules.restart import HoldRecords, Written, fingerprint
 from twinkit.rules.rule import Check, Rule, parse_rule, python_rule, watches_model
@@ -71,7 +72,7 @@ from twinkit.rules.tracking import (
 )
 from twinkit.rules.windows import SeriesWindow, backfill
 from twinkit.storage.ports import Batch
-from twinkit.twins.state import TwinState, apply
+from twinkit.twins.state import TwinState
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,8 @@ class RuleEngine:
         self._holds: dict[tuple[str, str], Hold] = {}  # (rule, twin)
         self.records = HoldRecords(platform, persist=persist)  # the holds, as stored
         self._pending: deque[tuple[Event, float]] = deque()  # (event, its sample time)
-        self._states: OrderedDict[str, TwinState] = OrderedDict()  # folded here, per event
-        self._max_states = max_states
-        self._neighbours: set[str] = set()  # twins whose related twins must be re-evaluated
+        self._states = FoldedTwins(platform.journal, max_states)  # folded here, per event
+        self._neighbours: dict[str, float] = {}  # changed twin → when it first changed (clock)
         self._wake = asyncio.Event()
         self._tick = tick  # the longest the background task sleeps without being woken
         self._grace = grace
@@ -330,7 +330,7 @@ class RuleEngine:
         if not self._rules:
             return
         if self._related_rules and concerns(self._related_inputs, event_inputs(event)):
-            self._neighbours.add(twin)
+            self._neighbours.setdefault(twin, event.at.timestamp())
             self._wake.set()
         if not self.rules_for(twin, event.model):
             return
@@ -345,7 +345,7 @@ class RuleEngine:
             moment = t
         if len(self._pending) >= self._max_pending:
             self.dropped += 1
-            self._states.pop(twin, None)  # its next event reloads the twin
+            self._states.forget(twin)  # its next event reloads the twin
             return
         self._pending.append((event, moment))
         self._wake.set()
@@ -353,7 +353,7 @@ class RuleEngine:
     def _forget(self, twin: str) -> None:
         self.records.drop_twin(twin)
         self.timers.disarm_twin(twin)
-        self._states.pop(twin, None)
+        self._states.forget(twin)
         self._windows = {k: w for k, w in self._windows.items() if k[0] != twin}
         self._holds = {k: h for k, h in self._holds.items() if k[1] != twin}
 
@@ -394,54 +394,39 @@ class RuleEngine:
         """
         while self._pending:
             event, moment = self._pending.popleft()
-            if event.twin in self.timers.twins:
-                await self._judge_passed(event, moment)
-            state = await self._state_after(event)
+            await self._judge_passed(event.twin, moment - self._grace, event.revision)
+            try:
+                state = await self._states.after(event)
+            except TwinkitError:  # deleted meanwhile
+                self._forget(event.twin)
+                continue
             if state is not None:
                 lag = event.at.timestamp() - moment  # the twin's time trails the clock by this
                 await self.evaluate_twin(event.twin, moment, state, event_inputs(event), lag=lag)
         while self._neighbours:
-            changed, self._neighbours = self._neighbours, set()
-            for twin in changed:
+            changed, self._neighbours = self._neighbours, {}
+            for twin, since in changed.items():
                 for other in await dependents(self.platform, self._rules.values(), twin):
+                    await self._judge_passed(other, since - self._grace)
                     await self.evaluate_twin(other, self._now())
 
-    async def _judge_passed(self, event: Event, moment: float) -> None:
-        """Before a value at ``moment``: the twin's deadlines it shows have passed (by more than
-        the grace), on the twin as it was — as the timer would have, had the engine kept up."""
-        twin = event.twin
-        while due := self.timers.take_twin(twin, moment - self._grace):
+    async def _judge_passed(self, twin: str, before: float, revision: int | None = None) -> None:
+        """Before a change — a value of the twin (its ``revision``, ``before`` in the twin's
+        time) or of a twin it reads (``before`` on the clock) — the twin's deadlines that change
+        shows have passed, on the twins as they were then: as the timer would have, had the
+        engine kept up."""
+        if twin not in self.timers.twins:
+            return
+        while due := self.timers.take_twin(twin, before, by_clock=revision is None):
             state = self._states.get(twin)
-            if state is None or state.revision >= event.revision:
+            if revision is not None and (state is None or state.revision >= revision):
                 try:
-                    state = await self.platform.journal.as_of(twin, revision=event.revision - 1)
+                    state = await self.platform.journal.as_of(twin, revision=revision - 1)
                 except TwinkitError:
                     return
             for (rule_id, _), at, lag in due:
                 self.timer_evaluations += 1
-                await self.evaluate_twin(twin, at, state, only=(rule_id,), lag=lag)
-
-    async def _state_after(self, event: Event) -> TwinState | None:
-        """The twin right after ``event``, or None when a newer state was already judged."""
-        state = self._states.get(event.twin)
-        if state is not None and state.revision + 1 == event.revision:
-            state = apply(state, event)
-        elif state is not None and state.revision >= event.revision:
-            return None
-        else:  # first sight of the twin, or events were dropped: read it as of this event
-            try:
-                state = await self.platform.journal.as_of(event.twin, revision=event.revision)
-            except TwinkitError:
-                self._forget(event.twin)
-                return None
-        self._remember(state)
-        return state
-
-    def _remember(self, state: TwinState) -> None:
-        self._states[state.id] = state
-        self._states.move_to_end(state.id)
-        while len(self._states) > self._max_states:
-            self._states.popitem(last=False)
+                await self.evaluate_twin(twin, at, state, only=(rule_id,), lag=lag, past=True)
 
     async def check_timers(self) -> None:
         """Judge every (rule, twin) whose deadline the platform clock has reached, at the
@@ -502,11 +487,12 @@ class RuleEngine:
         *,
         only: Collection[str] | None = None,
         lag: float = 0.0,
+        past: bool = False,
     ) -> None:
         """Judge the rules of ``twin`` at ``moment`` (on its current state unless given) that
         read one of the ``changed`` values (all of them when None), or the rules ``only``;
         re-arm the deadlines of the timed ones (``lag``: how far the twin's time trails the
-        platform clock)."""
+        platform clock; ``past``: a moment already gone, related twins are read as they were)."""
         if state is None:
             try:
                 state = await self.platform.twins.get(twin)
@@ -528,7 +514,8 @@ class RuleEngine:
                 doc = state.document()
             self.evaluations += 1
             try:
-                holds, values, windows = await self._holds_now(rule, state, doc, moment)
+                when = moment + lag if past else None
+                holds, values, windows = await self._holds_now(rule, state, doc, moment, when)
             except Exception:
                 log.exception("rule %s failed on twin %s", rule.id, twin)
                 continue
@@ -572,7 +559,7 @@ class RuleEngine:
         self.timers.arm((rule.id, twin), at, lag)
 
     async def _holds_now(
-        self, rule: Rule, state: TwinState, doc: dict[str, Any], now: float
+        self, rule: Rule, state: TwinState, doc: dict[str, Any], now: float, then: float | None
     ) -> tuple[bool, Callable[[], dict[str, Any]], dict[str, SeriesWindow]]:
         windows: dict[str, SeriesWindow] = {}
         for name in self._series.get(rule.id, ()):
@@ -582,7 +569,7 @@ class RuleEngine:
             windows[name] = window
 
         async def related(call: RelatedCall) -> Any:
-            return await related_value(self.platform, state, call)
+            return await related_value(self.platform, state, call, then)
 
         holds, values = await judge(rule, doc, windows, now, related)
         return holds, values, windows

@@ -4,9 +4,10 @@ which twins must be judged again when a twin they read changes."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
-from twinkit.model.errors import NotFound
+from twinkit.model.errors import NotFound, TwinkitError
 from twinkit.platform import Platform
 from twinkit.rules.conditions import RelatedCall, is_missing, lookup
 from twinkit.rules.rule import Rule
@@ -14,23 +15,31 @@ from twinkit.rules.windows import aggregate
 from twinkit.twins.state import TwinState
 
 
-async def related_value(platform: Platform, state: TwinState, call: RelatedCall) -> Any:
-    """``call``'s aggregate over the twins at the end of its relationship, as they are now."""
+async def related_value(
+    platform: Platform, state: TwinState, call: RelatedCall, then: float | None = None
+) -> Any:
+    """``call``'s aggregate over the twins at the end of its relationship, as they are now
+    or, given ``then`` (clock time), as they were then (as-of reads; who points at the twin
+    is today's ``incoming``, which is not indexed by time)."""
     if call.direction == "out":
         others = [
             r["target"] for r in state.relationships.values() if r["name"] == call.relationship
         ]
     else:
-        others = [
-            r["source"]
-            for r in await platform.twins.incoming(state.id)
-            if r["name"] == call.relationship
-        ]
+        try:
+            incoming = await platform.twins.incoming(state.id)
+        except NotFound:
+            incoming = []
+        others = [r["source"] for r in incoming if r["name"] == call.relationship]
     values = []
+    moment = datetime.fromtimestamp(then, UTC) if then is not None else None
     for other in others:
         try:
-            doc = (await platform.twins.get(other)).document()
-        except NotFound:
+            if moment is None:
+                doc = (await platform.twins.get(other)).document()
+            else:
+                doc = (await platform.journal.as_of(other, at=moment)).document()
+        except TwinkitError:
             continue
         value = lookup(doc, call.path)
         if not is_missing(value):

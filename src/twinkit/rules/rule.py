@@ -122,7 +122,10 @@ def parse_rule(raw: Any, where: str = "") -> Rule:
             "a rule needs an id of letters, digits and _ . : - (at most 128)", f"{where}/id"
         )
     key = "when" if "when" in raw else "condition"
-    condition = compile_rule_condition(raw.get(key, ""), f"{where}/{key}")
+    try:
+        condition = compile_rule_condition(raw.get(key, ""), f"{where}/{key}")
+    except ValidationFailed as exc:  # name the rule: a file holds many
+        raise ValidationFailed(f"rule {rule_id!r}: {exc.message}", exc.path) from None
     models = _names(raw.get("models", raw.get("model", ())), f"{where}/models")
     twins = _names(raw.get("twins", ()), f"{where}/twins")
     hold = 0.0

@@ -92,13 +92,16 @@ class Schedule:
         for key in [k for k in self._deadlines if k[0] == rule]:
             self.disarm(key)
 
-    def take_twin(self, twin: str, before: float) -> list[tuple[Key, float, float]]:
-        """Remove and return ``twin``'s deadlines earlier than ``before`` (twin time), earliest
-        first: those a value of the twin at ``before`` shows have passed."""
+    def take_twin(
+        self, twin: str, before: float, *, by_clock: bool = False
+    ) -> list[tuple[Key, float, float]]:
+        """Remove and return ``twin``'s deadlines earlier than ``before`` (twin time, or clock
+        time ``by_clock``), earliest first: those a value of the twin at ``before`` (or a change
+        of a twin it reads, on the clock) shows have passed."""
         found: list[tuple[Key, float, float]] = []
         for rule in list(self.twins.get(twin, ())):
             deadline = self._deadlines[(rule, twin)]
-            if deadline.at < before:
+            if (deadline.due if by_clock else deadline.at) < before:
                 found.append(((rule, twin), deadline.at, deadline.due - deadline.at))
                 self.disarm((rule, twin))
         found.sort(key=lambda item: item[1])
