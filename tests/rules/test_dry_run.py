@@ -106,7 +106,9 @@ async def test_related_twins_are_read_as_they_were(tk: Platform, clock: FrozenCl
     await tk.twins.telemetry("p1", {"temperature": 2.0})  # tank at 99 now
     rule = parse_rule({"id": "r", "when": "related('feeds', level) > 90", "actions": ["alert"]})
     firings = (await dry_run(tk, rule, "p1")).firings
-    assert [(f.transition, f.at) for f in firings] == [("fired", T0 + timedelta(seconds=30))]
+    # judged when the tank changed, as live (not only at the pump's next value)
+    assert [(f.transition, f.at) for f in firings] == [("fired", T0 + timedelta(seconds=20))]
+    assert firings[0].values == {"related('feeds', level)": 99.0}
 
 
 async def test_python_rules_can_be_dry_run(tk: Platform, clock: FrozenClock) -> None:

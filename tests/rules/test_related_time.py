@@ -14,7 +14,7 @@ import pytest
 from tests.rules.conftest import PUMP_MODEL, TANK_MODEL
 from twinkit import Platform
 from twinkit.model.errors import ValidationFailed
-from twinkit.rules import RuleEngine, parse_rules
+from twinkit.rules import RuleEngine, dry_run, parse_rule, parse_rules
 from twinkit.testing import FrozenClock
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -55,6 +55,28 @@ async def test_a_for_over_a_related_condition_completes_by_time_alone(
     clock.set(at(120))
     await engine.settle()
     assert fired(engine) == [("p1", "fired", at(120))]
+
+
+async def test_the_dry_run_of_a_related_for_equals_what_the_engine_did(
+    tk: Platform, engine: RuleEngine, clock: FrozenClock
+) -> None:
+    await plant(tk)
+    await engine.add(FULL)
+    clock.set(at(10))
+    await tk.twins.patch("t1", "reported", {"level": 95.0})
+    clock.set(at(50))
+    await tk.twins.telemetry("p1", {"temperature": 20.0})  # a value of the pump's own
+    clock.set(at(130))
+    await engine.settle()
+    clock.set(at(200))
+    await tk.twins.patch("t1", "reported", {"level": 30.0})
+    await tk.twins.patch("t1", "reported", {"name": "tank one"})  # not a value it reads
+    clock.set(at(300))
+    await engine.settle()
+    live = [(f.transition, f.at, f.values) for f in engine.firings]
+    assert [(t, moment) for t, moment, _ in live] == [("fired", at(130)), ("cleared", at(200))]
+    report = await dry_run(tk, parse_rule(FULL), "p1", grace=engine._grace)
+    assert [(f.transition, f.at, f.values) for f in report.firings] == live
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ Rules are tested like code: before a rule goes live, ``dry_run(platform, rule, "
 folds the twin's journal event by event, keeps the rule's windows from the replayed samples,
 applies the same ``for:`` timing as the live engine (:class:`twinkit.rules.tracking.Hold`) and
 lists every moment it would have fired or cleared, with the values it saw. Nothing is written
-and no action runs. Related twins are read as they were at each moment (as-of reads).
+and no action runs. Related twins are read as they were at each moment (as-of reads), and
+the rule is judged whenever one of them changed a value it reads, as live.
 
 Time-only transitions are replayed too: between two events the rule is judged at each of its
 deadlines (:func:`twinkit.rules.tracking.next_change`), as the live engine's timers do — a
@@ -14,6 +15,7 @@ the gap and clears it when the next value arrives.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +26,7 @@ from twinkit.model.events import Event
 from twinkit.platform import Platform
 from twinkit.rules.actions import Firing
 from twinkit.rules.conditions import RelatedCall
-from twinkit.rules.related import related_value
+from twinkit.rules.related import related_inputs, related_value
 from twinkit.rules.rule import Rule
 from twinkit.rules.schedule import DEFAULT_GRACE
 from twinkit.rules.tracking import (
@@ -78,11 +80,15 @@ async def dry_run(
     only transitions inside [start, end] are reported.
     """
     replay = _Replay(platform, rule, twin, grace)
+    changes = deque(await related_changes(platform, rule, twin))
     after = 0
     while events := await platform.journal.events(twin, after_revision=after, limit=_PAGE):
         for event in events:
-            if end is not None and _moment(event) > end.timestamp():
+            moment = _moment(event)
+            if end is not None and moment > end.timestamp():
                 break
+            while changes and changes[0] < moment:
+                await replay.related_change(changes.popleft())
             await replay.feed(event)
         else:
             after = events[-1].revision
@@ -93,10 +99,47 @@ async def dry_run(
         raise NotFound(f"twin {twin!r} has no journal", "/twin")
     # up to the end, or to now in the twin's own time
     horizon = end.timestamp() if end is not None else _now(platform) - replay.lag
+    while changes and changes[0] <= horizon:
+        await replay.related_change(changes.popleft())
     await replay.timers(horizon, inclusive=True)
     lo = start.timestamp() if start is not None else float("-inf")
     replay.report.firings = [f for f in replay.report.firings if f.at.timestamp() >= lo]
     return replay.report
+
+
+async def related_changes(platform: Platform, rule: Rule, twin: str) -> list[float]:
+    """When the twins ``rule`` reads through ``related()``/``incoming()`` (those related to
+    ``twin`` today) changed a value it reads, in order: the live engine judges the twin at
+    each of these moments, so the dry-run does too."""
+    calls = rule.condition.related if rule.condition is not None else ()
+    if not calls:
+        return []
+    try:
+        state = await platform.twins.get(twin)
+        incoming = await platform.twins.incoming(twin)
+    except NotFound:
+        return []
+    others: set[str] = set()
+    for call in calls:
+        if call.direction == "out":
+            links = state.relationships.values()
+            others |= {r["target"] for r in links if r["name"] == call.relationship}
+        else:
+            others |= {r["source"] for r in incoming if r["name"] == call.relationship}
+    _, inputs = related_inputs([rule])
+    moments: list[float] = []
+    for other in sorted(others - {twin}):
+        after = 0
+        while events := await platform.journal.events(other, after_revision=after, limit=_PAGE):
+            moments += [
+                e.at.timestamp()
+                for e in events
+                if e.kind in JUDGED and concerns(inputs, event_inputs(e))
+            ]
+            after = events[-1].revision
+            if len(events) < _PAGE:
+                break
+    return sorted(moments)
 
 
 def _now(platform: Platform) -> float:
@@ -141,6 +184,13 @@ class _Replay:
         elif not self.state.exists:
             self.hold = Hold()
             self.deadline = None
+
+    async def related_change(self, moment: float) -> None:
+        """A twin the rule reads changed at ``moment``: the deadlines it shows have passed,
+        then the rule, as the live engine judges the twins reading a changed twin."""
+        await self.timers(moment - self.grace)
+        if self.state.exists:
+            await self.evaluate(moment)
 
     async def timers(self, now: float, *, inclusive: bool = False) -> None:
         """Judge at every deadline before ``now``. Before a value, ``now`` is its time less

@@ -54,7 +54,7 @@ from twinkit.rules.actions import Actuator, CommandSender, Firing
 from twinkit.rules.alerts import Alerts
 from twinkit.rules.conditions import RelatedCall
 from twinkit.rules.folding import FoldedTwins
-from twinkit.rules.related import dependents, related_inputs, related_value
+from twinkit.rules.related import RelatedChange, dependents, related_inputs, related_value
 from twinkit.rules.restart import HoldRecords, Written, fingerprint
 from twinkit.rules.rule import Check, Rule, parse_rule, python_rule, watches_model
 from twinkit.rules.schedule import DEFAULT_GRACE, Schedule
@@ -121,9 +121,10 @@ class RuleEngine:
         self._windows: dict[tuple[str, str], SeriesWindow] = {}
         self._holds: dict[tuple[str, str], Hold] = {}  # (rule, twin)
         self.records = HoldRecords(platform, persist=persist)  # the holds, as stored
-        self._pending: deque[tuple[Event, float]] = deque()  # (event, its sample time)
+        # (event, its sample time), and changes of twins that related rules read, in order
+        self._pending: deque[tuple[Event, float] | RelatedChange] = deque()
         self._states = FoldedTwins(platform.journal, max_states)  # folded here, per event
-        self._neighbours: dict[str, float] = {}  # changed twin → when it first changed (clock)
+        self._neighbours: dict[str, RelatedChange] = {}  # the pending ones, by twin
         self._wake = asyncio.Event()
         self._tick = tick  # the longest the background task sleeps without being woken
         self._grace = grace
@@ -330,7 +331,11 @@ class RuleEngine:
         if not self._rules:
             return
         if self._related_rules and concerns(self._related_inputs, event_inputs(event)):
-            self._neighbours.setdefault(twin, event.at.timestamp())
+            change = self._neighbours.get(twin)
+            if change is None:  # a burst of changes is judged once, at its last one
+                change = self._neighbours[twin] = RelatedChange(twin, event.at.timestamp())
+                self._pending.append(change)
+            change.last = event.at.timestamp()
             self._wake.set()
         if not self.rules_for(twin, event.model):
             return
@@ -393,7 +398,11 @@ class RuleEngine:
         far behind the engine runs.
         """
         while self._pending:
-            event, moment = self._pending.popleft()
+            item = self._pending.popleft()
+            if isinstance(item, RelatedChange):
+                await self._judge_dependents(item)
+                continue
+            event, moment = item
             await self._judge_passed(event.twin, moment - self._grace, event.revision)
             try:
                 state = await self._states.after(event)
@@ -403,12 +412,14 @@ class RuleEngine:
             if state is not None:
                 lag = event.at.timestamp() - moment  # the twin's time trails the clock by this
                 await self.evaluate_twin(event.twin, moment, state, event_inputs(event), lag=lag)
-        while self._neighbours:
-            changed, self._neighbours = self._neighbours, {}
-            for twin, since in changed.items():
-                for other in await dependents(self.platform, self._rules.values(), twin):
-                    await self._judge_passed(other, since - self._grace)
-                    await self.evaluate_twin(other, self._now())
+
+    async def _judge_dependents(self, change: RelatedChange) -> None:
+        """A twin changed that related rules read: judge the twins reading it, at the change
+        (after the deadlines the change shows have passed), in order with their own values."""
+        del self._neighbours[change.twin]
+        for other in await dependents(self.platform, self._rules.values(), change.twin):
+            await self._judge_passed(other, change.first - self._grace)
+            await self.evaluate_twin(other, change.last)
 
     async def _judge_passed(self, twin: str, before: float, revision: int | None = None) -> None:
         """Before a change — a value of the twin (its ``revision``, ``before`` in the twin's

@@ -4,6 +4,7 @@ which twins must be judged again when a twin they read changes."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,17 @@ from twinkit.rules.conditions import RelatedCall, is_missing, lookup
 from twinkit.rules.rule import Rule
 from twinkit.rules.windows import aggregate
 from twinkit.twins.state import TwinState
+
+
+@dataclass(slots=True)
+class RelatedChange:
+    """``twin``, which related rules read, changed: first at ``first``, last at ``last`` (clock
+    time). The engine queues one per changed twin, in order with the twins' own values, and
+    judges the twins reading it once for a burst of changes."""
+
+    twin: str
+    first: float
+    last: float = 0.0
 
 
 async def related_value(
