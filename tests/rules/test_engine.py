@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -358,3 +359,29 @@ async def test_invalid_rules_are_refused(engine: RuleEngine, bad: dict[str, Any]
     with pytest.raises(ValidationFailed):
         await engine.add(bad)
     assert engine.list() == []
+
+
+async def test_a_clear_never_overtakes_the_fire_before_it(tk: Platform) -> None:
+    """The fire's actions are slow (a command to a slow device, then the alert); the clear
+    right after it waits for them, so the alert it clears is not raised after it."""
+
+    class SlowDevice:
+        async def send(self, twin: str, name: str, payload: Any = None, **options: Any) -> Any:
+            await asyncio.sleep(0.2)
+            return {"state": "answered"}
+
+    engine = RuleEngine(tk, tick=0.01, commands=SlowDevice())
+    await engine.start()
+    try:
+        await tk.twins.put("p1", model=PUMP_MODEL)
+        rule = {"id": "hot", "when": "telemetry.temperature > 80"}
+        await engine.add({**rule, "actions": [{"command": "reboot"}, "alert"]})
+        await tk.twins.telemetry("p1", {"temperature": 90.0})
+        await tk.twins.telemetry("p1", {"temperature": 20.0})
+        await engine.settle()
+        assert [f.transition for f in engine.firings] == ["fired", "cleared"]
+        assert engine.alerts.list() == []
+        kinds = [e.kind for e in await tk.journal.events("p1")]
+        assert kinds[-2:] == [EventKind.ALERT_RAISED, EventKind.ALERT_CLEARED]
+    finally:
+        await engine.close()

@@ -1,15 +1,19 @@
 """Carrying out a rule's actions: alerts, desired values, commands, webhooks.
 
 Actions of one firing run in order in their own task, so a slow webhook never holds up rule
-evaluation. A failing action is logged and counted and does not stop the next one: a rule that
-both raises an alert and calls a webhook still raises the alert when the webhook is down.
+evaluation; the firings of one (rule, twin) run one after the other, so a clear never
+overtakes the fire before it. A failing action is logged and counted and does not stop the
+next one: a rule that both raises an alert and calls a webhook still raises the alert when the
+webhook is down.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import string
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -83,7 +87,40 @@ class Actuator:
         self._commands = commands
         self._http = http
         self._own_http = http is None
+        self._last: dict[tuple[str, str], asyncio.Task[None]] = {}  # by (rule, twin)
         self.stats = ActionStats()
+
+    def submit(
+        self, rule: Rule, firing: Firing, after: Awaitable[None] | None = None
+    ) -> asyncio.Task[None]:
+        """Run the firing's actions in a task of their own, once ``after`` is done (the rule
+        engine passes the write of the transition's record) and the previous firing of the
+        same (rule, twin) has finished: a clear never overtakes its fire (an alert raised after
+        its clear would stay open)."""
+        key = (rule.id, firing.twin)
+        task = asyncio.create_task(self._in_turn(rule, firing, after, self._last.get(key)))
+        self._last[key] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            if self._last.get(key) is finished:
+                del self._last[key]
+
+        task.add_done_callback(done)
+        return task
+
+    async def _in_turn(
+        self,
+        rule: Rule,
+        firing: Firing,
+        after: Awaitable[None] | None,
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        if after is not None:
+            with contextlib.suppress(Exception):  # a failed write is the committer's to report
+                await after
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        await self.fire(rule, firing)
 
     async def close(self) -> None:
         if self._own_http and self._http is not None:

@@ -55,7 +55,7 @@ from twinkit.rules.alerts import Alerts
 from twinkit.rules.conditions import RelatedCall
 from twinkit.rules.folding import FoldedTwins
 from twinkit.rules.related import RelatedChange, dependents, related_inputs, related_value
-from twinkit.rules.restart import HoldRecords, Written, fingerprint
+from twinkit.rules.restart import HoldRecords, fingerprint
 from twinkit.rules.rule import Check, Rule, parse_rule, python_rule, watches_model
 from twinkit.rules.schedule import DEFAULT_GRACE, Schedule
 from twinkit.rules.tracking import (
@@ -548,16 +548,9 @@ class RuleEngine:
             at = datetime.fromtimestamp(moment, UTC)
             firing = Firing(rule.id, twin, at, transition, values())
             self.firings = [*self.firings[-999:], firing]
-            task = asyncio.create_task(self._fire(rule, firing, written))
+            task = self.actuator.submit(rule, firing, written)  # once recorded: never twice
             self._actions.add(task)
             task.add_done_callback(self._actions.discard)
-
-    async def _fire(self, rule: Rule, firing: Firing, written: Written | None) -> None:
-        """The actions, once the transition is recorded: never run twice (at most once)."""
-        if written is not None:
-            with contextlib.suppress(Exception):
-                await written
-        await self.actuator.fire(rule, firing)
 
     def _arm(
         self, rule: Rule, twin: str, hold: Hold, change: float | None, now: float, lag: float
