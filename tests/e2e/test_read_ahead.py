@@ -25,7 +25,7 @@ def subscriber(
     client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id="read-ahead")
 
     def on_message(client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        received.append(message.payload)
+        received.append(bytes(message.payload))
         if len(received) >= count:
             done.set()
 
@@ -109,3 +109,41 @@ def test_a_new_connection_starts_from_an_empty_buffer(mosquitto: Mosquitto, fast
     second = [payload for payload in received if payload.startswith(b"b")]
     assert second == [b"b%05d" % i for i in range(1_000)]
     assert all(len(payload) == 6 for payload in received)
+
+
+def test_acks_sent_together_end_the_redelivery_of_exactly_those_messages(
+    mosquitto: Mosquitto,
+) -> None:
+    """``ack_many`` acknowledges a run of QoS 1 messages in one write: the broker redelivers
+    to the resumed session only the ones left unacknowledged."""
+    got: list[tuple[int, bytes]] = []
+
+    def session() -> ReadAheadClient:
+        client = ReadAheadClient(
+            CallbackAPIVersion.VERSION2, client_id="acks", clean_session=False, manual_ack=True
+        )
+        client.publish_sink = lambda run: got.extend((m.mid, m.payload) for m in run)
+        client.on_message = lambda c, u, m: got.append((m.mid, bytes(m.payload)))
+        client.on_connect = lambda c, *args: c.subscribe("t/#", 1)
+        client.connect("127.0.0.1", mosquitto.port)
+        client.loop_start()
+        wait_subscribed(client)
+        return client
+
+    client = session()
+    payloads = [b"m%04d" % index for index in range(600)]
+    publish_all(mosquitto.port, payloads, qos=1)
+    deadline = time.monotonic() + 30
+    while len(got) < len(payloads) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [payload for _, payload in got] == payloads
+    client.ack_many([mid for mid, payload in got if payload < b"m0400"])
+    time.sleep(0.5)  # the PUBACKs reach the broker
+    client.disconnect()
+    client.loop_stop()
+    got.clear()
+    client = session()
+    time.sleep(1.0)  # anything the broker still holds for the session arrives now
+    client.disconnect()
+    client.loop_stop()
+    assert sorted(payload for _, payload in got) == payloads[400:]

@@ -148,8 +148,9 @@ class MqttLink:
     def ack(self, message: Message) -> None:
         """Acknowledge a QoS 1 message (only once its effect is durable).
 
-        Acks are gathered and handed to paho once per loop turn: paho wakes its network
-        thread for every packet queued, so a burst of commits costs one wake-up, not one each.
+        Acks are gathered and handed to paho as one write per loop turn
+        (:meth:`ReadAheadClient.ack_many`): a burst of commits costs one wake-up of paho's
+        thread and one ``send``, not one of each per message.
         """
         if self._manual_ack and message.qos > 0:
             self._acks.append((message.mid, message.qos))
@@ -158,8 +159,10 @@ class MqttLink:
 
     def _send_acks(self) -> None:
         acks, self._acks = self._acks, []
+        self.client.ack_many([mid for mid, qos in acks if qos == 1])
         for mid, qos in acks:
-            self.client.ack(mid, qos)
+            if qos == 2:  # never subscribed to, so a broker should not send one
+                self.client.ack(mid, qos)
 
     # -- paho thread ----------------------------------------------------------------------
     def _connected(

@@ -29,6 +29,8 @@ CHUNK = 64 * 1024
 
 PublishSink = Callable[[list[Message]], None]
 
+_PUBACK_HEAD = bytes([paho.PUBACK, 2])  # the fixed header; the message id follows
+
 
 class ReadAheadClient(paho.Client):
     """``paho.Client`` whose reads come from a per-connection read-ahead buffer."""
@@ -64,6 +66,19 @@ class ReadAheadClient(paho.Client):
                 continue
             rc = super().loop_read(max_packets)
         return rc
+
+    def ack_many(self, mids: list[int]) -> None:
+        """Acknowledge QoS 1 messages (``manual_ack``) with one queued write.
+
+        paho's ``ack`` queues each PUBACK on its own: a write to wake its thread per
+        acknowledgement, then a ``send`` each. The PUBACKs of a committed batch go as one
+        buffer instead (the broker reads them as the separate packets they are).
+        """
+        if not mids:
+            return
+        packet = b"".join([_PUBACK_HEAD + mid.to_bytes(2, "big") for mid in mids])
+        self._easy_log(paho.MQTT_LOG_DEBUG, "Sending %d PUBACKs", len(mids))
+        self._packet_queue(paho.PUBACK, packet, 0, 0)
 
     def _take_publishes(self, sink: PublishSink) -> bool:
         """Hand the buffered run of PUBLISH packets to ``sink``; False when there is none."""
