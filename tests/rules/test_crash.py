@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from tests.rules.conftest import MODELS, PUMP_MODEL, FakeCommands, Receiver
@@ -24,6 +25,7 @@ from twinkit import Platform
 from twinkit.ingest.mosquitto import free_port
 from twinkit.model.events import EventKind
 from twinkit.rules import RuleEngine
+from twinkit.rules.restart import HOLD_NAME
 from twinkit.testing import FrozenClock
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -268,3 +270,56 @@ def test_a_for_survives_sigkill_of_twinkit_serve(tmp_path: Path, receiver: Recei
     assert [b["transition"] for b in bodies("now")] == ["fired"]
     assert twin["desired"] == {"mode": "eco"}
     assert receiver.status == 200
+
+
+async def test_only_twins_that_held_something_have_their_record_read_on_start(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "plant.db"
+    async with until_crash(path, clock, [HOT]) as (tk, engine):
+        for twin in ("p1", "p2", "p3"):
+            await tk.twins.put(twin, model=PUMP_MODEL)
+            await tk.twins.telemetry(twin, {"temperature": 20.0})
+        await tk.twins.telemetry("p2", {"temperature": 90.0})  # the only one pending
+        await engine.settle()
+    read: list[str] = []
+    async with Platform.open(path, clock=clock) as tk:
+        load = tk.store.load_detector_state
+
+        async def counted(twin: str, name: str) -> bytes | None:
+            if name == HOLD_NAME:
+                read.append(twin)
+            return await load(twin, name)
+
+        monkeypatch.setattr(tk.store, "load_detector_state", counted)
+        engine = RuleEngine(tk, tick=0.01)
+        await engine.start()
+        await engine.add(HOT)
+        clock.set(at(60))
+        for twin in ("p1", "p2", "p3"):
+            await tk.twins.telemetry(twin, {"temperature": 95.0})
+        clock.set(at(120))
+        await engine.settle()
+        assert read == ["p2"]
+        assert [(f.twin, f.at) for f in engine.firings] == [("p2", at(120))]  # pending since 0
+        await engine.close()
+
+
+async def test_a_deleted_twin_takes_its_record_along(tmp_path: Path, clock: FrozenClock) -> None:
+    path = tmp_path / "plant.db"
+    eco = {
+        "id": "eco",
+        "when": "telemetry.temperature > 80",
+        "actions": [{"set_desired": {"mode": "eco"}}],
+    }
+    async with until_crash(path, clock, [eco]) as (tk, engine):
+        await tk.twins.put("p1", model=PUMP_MODEL)
+        await tk.twins.telemetry("p1", {"temperature": 90.0})
+        await engine.settle()
+        await tk.twins.delete("p1")
+        await engine.settle()
+    async with until_crash(path, clock, [eco]) as (tk, engine):
+        await tk.twins.put("p1", model=PUMP_MODEL)  # a new twin with the old id
+        await tk.twins.telemetry("p1", {"temperature": 90.0})
+        await engine.settle()
+        assert fired(engine) == [("eco", "fired", at(0))]

@@ -158,6 +158,7 @@ class RuleEngine:
                     log.error("stored rule %r is skipped: %s", source.get("id"), exc)
         if not judge:
             return
+        await self.records.read_index()
         for rule in self._rules.values():
             self.records.alerted(rule, self.alerts.list(source=rule.alert_source))
         self._started = True
@@ -469,14 +470,13 @@ class RuleEngine:
         # seen (a commit starting after the page was read is only judged after the seed).
         await self.platform.flush()
         await self._evaluate_pending()
+        await self.records.load_many(s.id for s in page if self.rules_for(s.id, s.model))
         now = self._now()
         for state in page:
             known = self._states.get(state.id)
             if known is not None and known.revision > state.revision:
                 state = known
             candidates = self.rules_for(state.id, state.model)
-            if candidates and not self.records.loaded(state.id):
-                await self.records.load(state.id)
             rules = [
                 r.id
                 for r in candidates

@@ -10,11 +10,15 @@ stops holding — never for a sample that changes nothing, so a steady twin cost
 rule's actions run only once the record of its firing is durable: after a crash a rule that
 fired is still fired (its actions do not run again) and a pending ``for:`` keeps its start.
 
-Records are read lazily, one twin at a time, the first time the engine judges that twin (the
-start-up pass over every twin reads them all). The fingerprint ties a pending ``for:`` to the
-rule's definition: a rule changed in between starts timing afresh (but stays fired, as when a
-rule is replaced on a running engine). Where a twin has no record of a rule (a database from
-before records, or ``persist=False``), the rule's open alert on the twin still says it fired.
+Records are read lazily, the first time the engine judges a twin (the start-up pass reads a
+page of twins at once), and only for twins in the *index*: the ids of the twins that have a
+record, in ``INDEX_SHARDS`` rows (``$platform``, ``rule-hold-twins/<n>``) read once on start.
+A twin joins the index in the same write as its first record (and leaves it when deleted), so
+a fleet whose rules hold nowhere costs 64 reads on start, not one a twin. The fingerprint ties
+a pending ``for:`` to the rule's definition: a rule changed in between starts timing afresh
+(but stays fired, as when a rule is replaced on a running engine). Where a twin has no record
+of a rule (a database from before records, or ``persist=False``), the rule's open alert on the
+twin still says it fired.
 Deadlines are not stored at all: on start every timed rule is judged once on the stored twins,
 which arms them again from the twins' metadata and windows (see :mod:`twinkit.rules.schedule`).
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -34,6 +39,7 @@ from twinkit.rules.tracking import Hold
 from twinkit.storage.ports import Batch
 
 HOLD_NAME = "$rule-holds"  # a twin's hold record, in the store's detector_states table
+INDEX_SHARDS = 64  # rows of the index of twins with a record: ("$platform", "rule-hold-twins/n")
 
 Written = asyncio.Future[None]
 
@@ -54,7 +60,10 @@ class HoldRecords:
     def __init__(self, platform: Platform, *, persist: bool = True) -> None:
         self._platform = platform
         self._persist = persist
-        self._loaded: set[str] = set()
+        self._loaded: set[str] = set()  # twins of the index whose record was read
+        self._index: list[set[str]] | None = None  # by shard; None until read
+        if not persist:
+            self._index = [set() for _ in range(INDEX_SHARDS)]
         self._records: dict[str, dict[str, list[Any]]] = {}  # twin → rule → [print, since, fired]
         self._prints: dict[str, str] = {}  # rule id → fingerprint of its definition
         self._alerted: set[tuple[str, str]] = set()  # (rule, twin) with an open alert of the rule
@@ -71,13 +80,23 @@ class HoldRecords:
             self._alerted |= {(rule.id, str(a["twin"])) for a in open_alerts}
 
     def loaded(self, twin: str) -> bool:
-        return twin in self._loaded
+        """Whether nothing is left to read for ``twin`` (read, or not in the index)."""
+        index = self._index
+        return twin in self._loaded or (index is not None and twin not in index[_shard(twin)])
+
+    async def load_many(self, twins: Iterable[str]) -> None:
+        """Read the records of ``twins`` not read yet, all at once (the start-up pass)."""
+        if self._index is None:
+            await self._read_index()
+        await asyncio.gather(*(self.load(t) for t in twins if not self.loaded(t)))
 
     async def load(self, twin: str) -> None:
         """Read ``twin``'s record (once)."""
-        raw = None
-        if self._persist:
-            raw = await self._platform.store.load_detector_state(twin, HOLD_NAME)
+        if self._index is None:
+            await self._read_index()
+        if self.loaded(twin):
+            return
+        raw = await self._platform.store.load_detector_state(twin, HOLD_NAME)
         if twin in self._loaded:  # read meanwhile by another judgement
             return
         self._loaded.add(twin)
@@ -129,17 +148,48 @@ class HoldRecords:
         """A deleted twin: its record goes (a twin created again with its id starts afresh)."""
         self._records.pop(twin, None)
         self._alerted = {k for k in self._alerted if k[1] != twin}
-        self._loaded.add(twin)
-        self._write(twin, {})
+        self._loaded.discard(twin)
+        self._write(twin, {}, deleted=True)
 
-    def _write(self, twin: str, record: dict[str, list[Any]] | None) -> Written | None:
+    async def read_index(self) -> None:
+        """Read the index of twins with a record (the engine does it on start)."""
+        if self._index is None:
+            await self._read_index()
+
+    async def _read_index(self) -> None:
+        index: list[set[str]] = [set() for _ in range(INDEX_SHARDS)]
+        for shard in range(INDEX_SHARDS):
+            raw = await self._platform.store.load_detector_state(*_index_key(shard))
+            index[shard].update(orjson.loads(raw) if raw else ())
+        if self._index is None:  # else read meanwhile
+            self._index = index
+
+    def _write(
+        self, twin: str, record: dict[str, list[Any]] | None, *, deleted: bool = False
+    ) -> Written | None:
         if not self._persist:
             return None
         self.writes += 1
-        blob = orjson.dumps(record or {})
-        written = self._platform._committer.stage(Batch(detector_states={(twin, HOLD_NAME): blob}))
+        states = {(twin, HOLD_NAME): orjson.dumps(record or {})}
+        if self._index is not None:  # the index changes in the same write as the record
+            members = self._index[shard := _shard(twin)]
+            joins = bool(record) and twin not in members
+            if joins or (deleted and twin in members):
+                members.symmetric_difference_update({twin})
+                if joins:  # what is in memory is its record now: never read it back
+                    self._loaded.add(twin)
+                states[_index_key(shard)] = orjson.dumps(sorted(members))
+        written = self._platform._committer.stage(Batch(detector_states=states))
         written.add_done_callback(_seen)
         return written
+
+
+def _shard(twin: str) -> int:
+    return zlib.crc32(twin.encode()) % INDEX_SHARDS
+
+
+def _index_key(shard: int) -> tuple[str, str]:
+    return ("$platform", f"rule-hold-twins/{shard}")
 
 
 def _seen(written: Written) -> None:
