@@ -323,3 +323,27 @@ async def test_a_deleted_twin_takes_its_record_along(tmp_path: Path, clock: Froz
         await tk.twins.telemetry("p1", {"temperature": 90.0})
         await engine.settle()
         assert fired(engine) == [("eco", "fired", at(0))]
+
+
+async def test_a_rule_removed_and_added_again_starts_afresh_on_every_twin(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    path = tmp_path / "plant.db"
+    eco = {
+        "id": "eco",
+        "when": "telemetry.temperature > 80",
+        "actions": [{"set_desired": {"mode": "eco"}}],
+    }
+    async with until_crash(path, clock, [eco]) as (tk, engine):
+        await tk.twins.put("p1", model=PUMP_MODEL)
+        await tk.twins.telemetry("p1", {"temperature": 90.0})
+        await engine.settle()
+    async with Platform.open(path, clock=clock) as tk:
+        engine = RuleEngine(tk, tick=0.01)
+        await engine.start()
+        await engine.remove("eco")  # p1's record was not read yet
+        await engine.add(eco)
+        await tk.twins.telemetry("p1", {"temperature": 95.0})
+        await engine.settle()
+        assert fired(engine) == [("eco", "fired", at(0))]
+        await engine.close()

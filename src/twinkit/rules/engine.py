@@ -261,7 +261,7 @@ class RuleEngine:
             hold = self._holds.pop(key)
             if hold.active and rule.alert is not None:
                 await self.alerts.clear_source(key[1], rule.alert_source)
-        self.records.drop_rule(rule_id)
+        await self.records.drop_rule(rule_id)
         self._recompute_keep()
         await self._save()
 

@@ -133,8 +133,13 @@ class HoldRecords:
             record[rule.id] = [self._prints.get(rule.id, ""), hold.since, hold.active]
         return self._write(twin, record)
 
-    def drop_rule(self, rule_id: str) -> None:
-        """A removed rule: its holds go from every record read so far."""
+    async def drop_rule(self, rule_id: str) -> None:
+        """A removed rule: its holds go from every record (all are read first, so the same
+        rule added again later starts afresh everywhere)."""
+        if self._index is None:
+            await self._read_index()
+        assert self._index is not None
+        await self.load_many([twin for members in self._index for twin in members])
         self._prints.pop(rule_id, None)
         self._alerted = {k for k in self._alerted if k[0] != rule_id}
         for twin in [t for t, r in self._records.items() if rule_id in r]:
