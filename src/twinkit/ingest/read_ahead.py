@@ -49,7 +49,9 @@ class ReadAheadClient(paho.Client):
             if len(data) <= bufsize:
                 return data
             self._buffer, offset = data, 0
-        end = offset + bufsize
+        # Never past the end: a short read (the rest of a packet that spans two reads) must
+        # leave nothing "buffered", or ``loop_read`` would keep polling an empty socket.
+        end = min(offset + bufsize, len(self._buffer))
         self._offset = end
         return self._buffer[offset:end]
 
