@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -137,6 +138,12 @@ class Platform:
     async def flush(self) -> None:
         """Wait until every staged write is durable."""
         await self._committer.flush()
+
+    def stage(self, batch: Batch) -> asyncio.Future[None]:
+        """Write ``batch`` with the next group commit, in order with every twin write; the
+        future resolves once it is durable. For state kept beside the twins (detector and
+        rule state), not for twin changes: those go through :attr:`twins`."""
+        return self._committer.stage(batch)
 
     async def enforce_retention(self) -> int:
         """Apply the history retention rules; returns how many points were dropped."""

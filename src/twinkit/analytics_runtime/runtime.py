@@ -343,7 +343,7 @@ class DetectorRuntime:
                 continue
             self._changed.discard(key)
             blob = self._parked[key] = pickle.dumps(detector)
-            written = self.platform._committer.stage(Batch(detector_states={key: blob}))
+            written = self.platform.stage(Batch(detector_states={key: blob}))
 
             def landed(_: object, key: tuple[str, str] = key, blob: bytes = blob) -> None:
                 if self._parked.get(key) is blob:
@@ -509,7 +509,7 @@ class DetectorRuntime:
             elif (detector := self._detectors.get((twin, key))) is not None:
                 states[(twin, key)] = pickle.dumps(detector)
         if states:
-            await self.platform._committer.stage(Batch(detector_states=states))
+            await self.platform.stage(Batch(detector_states=states))
             self.stats.checkpoints += 1
         return len(states)
 

@@ -308,9 +308,7 @@ class RuleEngine:
         if not self._persist:
             return
         declared = [dict(r.source) for r in self.list() if r.source is not None]
-        await self.platform._committer.stage(
-            Batch(detector_states={RULES_KEY: orjson.dumps(declared)})
-        )
+        await self.platform.stage(Batch(detector_states={RULES_KEY: orjson.dumps(declared)}))
 
     def rules_for(self, twin: str, model: str | None) -> builtins.list[Rule]:
         """The rules that watch ``twin`` (by id or by model, honouring ``extends``)."""

@@ -184,7 +184,7 @@ class HoldRecords:
                 if joins:  # what is in memory is its record now: never read it back
                     self._loaded.add(twin)
                 states[_index_key(shard)] = orjson.dumps(sorted(members))
-        written = self._platform._committer.stage(Batch(detector_states=states))
+        written = self._platform.stage(Batch(detector_states=states))
         written.add_done_callback(_seen)
         return written
 
