@@ -16,6 +16,7 @@ from twinkit import (
     PreconditionFailed,
     ValidationFailed,
 )
+from twinkit.storage.ports import Batch
 from twinkit.testing import FrozenClock
 
 PUMP_ID = "dtmi:acme:Pump;1"
@@ -339,3 +340,15 @@ async def test_telemetry_keeps_alerts_and_analytics_on_the_twin(tk: Platform) ->
     state = await tk.twins.telemetry("p1", {"temperature": 1.0})
     assert set(state.alerts) == {"a1"}
     assert state.analytics == {"anomaly_score": 0.5}
+
+
+async def test_detector_states_read_many_at_once_as_one_by_one(tk: Platform) -> None:
+    twins = [f"t{index}" for index in range(1_200)]  # more than one IN (...) list's worth
+    kept = {twin: b"s-" + twin.encode() for twin in twins[::3]}
+    states = {(twin, "holds"): state for twin, state in kept.items()}
+    states[("t1", "other")] = b"not this name"
+    await tk.stage(Batch(detector_states=states))
+    found = await tk.store.load_detector_states([*twins, "missing"], "holds")
+    assert found == kept
+    assert found["t3"] == await tk.store.load_detector_state("t3", "holds")
+    assert await tk.store.load_detector_states([], "holds") == {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -284,14 +284,20 @@ async def test_only_twins_that_held_something_have_their_record_read_on_start(
         await engine.settle()
     read: list[str] = []
     async with Platform.open(path, clock=clock) as tk:
-        load = tk.store.load_detector_state
+        load, load_many = tk.store.load_detector_state, tk.store.load_detector_states
 
         async def counted(twin: str, name: str) -> bytes | None:
             if name == HOLD_NAME:
                 read.append(twin)
             return await load(twin, name)
 
+        async def counted_many(twins: Sequence[str], name: str) -> dict[str, bytes]:
+            if name == HOLD_NAME:
+                read.extend(twins)
+            return await load_many(twins, name)
+
         monkeypatch.setattr(tk.store, "load_detector_state", counted)
+        monkeypatch.setattr(tk.store, "load_detector_states", counted_many)
         engine = RuleEngine(tk, tick=0.01)
         await engine.start()
         await engine.add(HOT)

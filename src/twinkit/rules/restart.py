@@ -85,10 +85,16 @@ class HoldRecords:
         return twin in self._loaded or (index is not None and twin not in index[_shard(twin)])
 
     async def load_many(self, twins: Iterable[str]) -> None:
-        """Read the records of ``twins`` not read yet, all at once (the start-up pass)."""
+        """Read the records of ``twins`` not read yet in one store read (the start-up pass)."""
         if self._index is None:
             await self._read_index()
-        await asyncio.gather(*(self.load(t) for t in twins if not self.loaded(t)))
+        todo = [twin for twin in dict.fromkeys(twins) if not self.loaded(twin)]
+        if not todo:
+            return
+        raws = await self._platform.store.load_detector_states(todo, HOLD_NAME)
+        for twin in todo:
+            if twin not in self._loaded:  # else read meanwhile by another judgement
+                self._keep(twin, raws.get(twin))
 
     async def load(self, twin: str) -> None:
         """Read ``twin``'s record (once)."""
@@ -97,8 +103,10 @@ class HoldRecords:
         if self.loaded(twin):
             return
         raw = await self._platform.store.load_detector_state(twin, HOLD_NAME)
-        if twin in self._loaded:  # read meanwhile by another judgement
-            return
+        if twin not in self._loaded:  # else read meanwhile by another judgement
+            self._keep(twin, raw)
+
+    def _keep(self, twin: str, raw: bytes | None) -> None:
         self._loaded.add(twin)
         record = orjson.loads(raw) if raw else None
         if isinstance(record, dict) and record:

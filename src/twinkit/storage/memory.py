@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import copy
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -159,3 +160,7 @@ class MemoryStore:
 
     async def load_detector_state(self, twin: str, name: str) -> bytes | None:
         return self._detectors.get((twin, name))
+
+    async def load_detector_states(self, twins: Sequence[str], name: str) -> dict[str, bytes]:
+        found = ((twin, self._detectors.get((twin, name))) for twin in twins)
+        return {twin: state for twin, state in found if state is not None}

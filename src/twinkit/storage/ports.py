@@ -7,6 +7,7 @@ all-or-nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -123,3 +124,7 @@ class Store(Protocol):
 
     # analytics state, kept with the twin
     async def load_detector_state(self, twin: str, name: str) -> bytes | None: ...
+
+    async def load_detector_states(self, twins: Sequence[str], name: str) -> dict[str, bytes]:
+        """The state called ``name`` of each of ``twins`` that has one, in one read."""
+        ...

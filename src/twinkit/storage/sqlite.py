@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
@@ -490,6 +490,24 @@ class SQLiteStore:
             return None if row is None else bytes(row[0])
 
         return await self._read(load)
+
+    async def load_detector_states(self, twins: Sequence[str], name: str) -> dict[str, bytes]:
+        def load(conn: sqlite3.Connection) -> dict[str, bytes]:
+            found: dict[str, bytes] = {}
+            for start in range(0, len(twins), _IN_LIMIT):
+                part = twins[start : start + _IN_LIMIT]
+                marks = ",".join("?" * len(part))
+                rows = conn.execute(
+                    f"SELECT twin, state FROM detector_states WHERE name=? AND twin IN ({marks})",
+                    (name, *part),
+                )
+                found.update((twin, bytes(state)) for twin, state in rows)
+            return found
+
+        return await self._read(load)
+
+
+_IN_LIMIT = 500  # ids per IN (...) list: far below SQLite's limit on bound parameters
 
 
 def _plain(value: Any) -> Any:
