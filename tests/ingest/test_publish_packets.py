@@ -20,9 +20,9 @@ def remaining_length(length: int) -> bytes:
             return bytes(out)
 
 
-def parts(message: Message, qos: int | None = None) -> tuple[int, bytes]:
+def parts(message: Message) -> tuple[int, bytes]:
     """The first byte and the body of a PUBLISH packet as MQTT 3.1.1 lays it out (3.3)."""
-    qos = message.qos if qos is None else qos
+    qos = message.qos
     header = 0x30 | (qos << 1) | (0x08 if message.dup else 0) | int(message.retain)
     topic = message.topic.encode()
     body = len(topic).to_bytes(2, "big") + topic
@@ -31,8 +31,8 @@ def parts(message: Message, qos: int | None = None) -> tuple[int, bytes]:
     return header, body + message.payload
 
 
-def encode(message: Message, qos: int | None = None) -> bytes:
-    header, body = parts(message, qos)
+def encode(message: Message) -> bytes:
+    header, body = parts(message)
     return bytes([header]) + remaining_length(len(body)) + body
 
 
